@@ -1,0 +1,54 @@
+# The README's two commands are `make lab` and `make test`; both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STUDENT_NOTEBOOK := notebooks/model_interpretation.ipynb
+SHARED_NHANES := $(abspath ../shared/data/nhanesi)
+
+# Quiet TensorFlow's C++ start-up logging in tests and benchmarks.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export KERAS_BACKEND ?= tensorflow
+# A checkout with ../shared beside it reads the data from there instead of downloading.
+ifneq ($(wildcard $(SHARED_NHANES)/NHANESI_subset_X.csv),)
+export MEDINTERP_DATA_DIR ?= $(SHARED_NHANES)
+endif
+
+.PHONY: lab test lint format bench model evaluate release clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab $(if $(wildcard $(STUDENT_NOTEBOOK)),$(STUDENT_NOTEBOOK),notebooks)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks
+
+model: $(VENV)/.installed
+	$(BIN)/python -m medinterp.train_xray
+
+evaluate: $(VENV)/.installed
+	$(BIN)/python -m medinterp.evaluate_xray
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

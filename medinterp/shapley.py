@@ -1,0 +1,148 @@
+"""SHAP values for tree models, with one shape whatever shap version is installed.
+
+The shap >= 0.45 trap
+---------------------
+For a scikit-learn ``RandomForestClassifier``, old shap returned a *list* with one
+``(n_samples, n_features)`` array per class, so ``explainer.shap_values(X)[1]`` meant
+"class 1". shap >= 0.45 returns a single array of shape ``(n_samples, n_features, 2)``
+instead, and the same ``[1]`` now silently picks the *second individual*: an
+``(n_features, 2)`` array that plots without complaint and means nothing. Select the class
+on the last axis, ``values[:, :, 1]``, or use :func:`tree_shap_values`, which does so for
+every return shape (list, 3-D array, or ``shap.Explanation``).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import shap
+
+
+def tree_explainer(model) -> shap.TreeExplainer:
+    """A ``shap.TreeExplainer`` for ``model`` (interventional on no data: exact TreeSHAP)."""
+    return shap.TreeExplainer(model)
+
+
+def tree_shap_values(model, X: pd.DataFrame, class_index: int = 1) -> np.ndarray:
+    """SHAP values of ``X`` for one class of a tree model.
+
+    Parameters
+    ----------
+    model : tree model or shap.TreeExplainer
+    X : pandas.DataFrame of shape (n_samples, n_features)
+    class_index : int, default=1
+        For a classifier, the class whose probability is explained (1: the outcome).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_samples, n_features)
+        ``values.sum(axis=1) + expected_value(model, class_index)`` equals the model's
+        ``predict_proba(X)[:, class_index]``.
+    """
+    explainer = model if isinstance(model, shap.Explainer) else tree_explainer(model)
+    raw = explainer.shap_values(X)
+    return select_class(raw, class_index, n_samples=len(X), n_features=np.shape(X)[1])
+
+
+def expected_value(explainer_or_model, class_index: int = 1) -> float:
+    """The explainer's base value (mean prediction) for one class, as a float."""
+    explainer = (
+        explainer_or_model
+        if isinstance(explainer_or_model, shap.Explainer)
+        else tree_explainer(explainer_or_model)
+    )
+    base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
+    if base.size == 1:
+        return float(base[0])
+    _check_class_index(class_index, base.size)
+    return float(base[class_index])
+
+
+def select_class(raw, class_index: int, n_samples: int, n_features: int) -> np.ndarray:
+    """Reduce any shap return value to the ``(n_samples, n_features)`` array of one class.
+
+    Handles a list of per-class arrays (shap < 0.45), an ``(n, f, classes)`` array
+    (shap >= 0.45), a single-output ``(n, f)`` array, and ``shap.Explanation``.
+    """
+    if isinstance(raw, shap.Explanation):
+        raw = raw.values
+    if isinstance(raw, list):
+        _check_class_index(class_index, len(raw))
+        values = np.asarray(raw[class_index])
+    else:
+        values = np.asarray(raw)
+        if values.ndim == 3:
+            _check_class_index(class_index, values.shape[2])
+            values = values[:, :, class_index]
+    if values.shape != (n_samples, n_features):
+        raise ValueError(
+            f"Expected SHAP values of shape ({n_samples}, {n_features}) after selecting "
+            f"class {class_index}, got {values.shape}"
+        )
+    return values
+
+
+def _check_class_index(class_index, n_classes):
+    if not 0 <= class_index < n_classes:
+        raise ValueError(f"class_index must be in 0..{n_classes - 1}, got {class_index}")
+
+
+def _check_feature(X, feature, what="feature"):
+    if feature not in X.columns:
+        raise ValueError(f"Unknown {what} {feature!r}. Valid features: {list(X.columns)}")
+
+
+def plot_force(
+    shap_values: np.ndarray,
+    base_value: float,
+    X: pd.DataFrame,
+    row: int,
+    interactive: bool = False,
+):
+    """Force plot for individual ``row`` (a position in ``X``).
+
+    Returns a matplotlib Figure (works headless), or with ``interactive=True`` shap's
+    JavaScript visualiser object for display in a notebook.
+    """
+    if not 0 <= row < len(X):
+        raise IndexError(f"row must be in 0..{len(X) - 1}, got {row}")
+    features = X.iloc[row].round(2)
+    if interactive:
+        return shap.force_plot(base_value, shap_values[row], features)
+    shap.force_plot(
+        base_value, shap_values[row], features, matplotlib=True, show=False, figsize=(16, 3)
+    )
+    figure = plt.gcf()
+    plt.close(figure)
+    return figure
+
+
+def plot_summary(shap_values: np.ndarray, X: pd.DataFrame, max_display: int = 18):
+    """Beeswarm summary plot: one dot per individual and feature, colored by its value."""
+    figure = plt.figure()
+    shap.summary_plot(shap_values, X, max_display=max_display, show=False)
+    plt.close(figure)
+    return figure
+
+
+def plot_dependence(
+    feature: str,
+    shap_values: np.ndarray,
+    X: pd.DataFrame,
+    interaction: str | None = "auto",
+    ax=None,
+):
+    """Dependence plot: ``feature``'s value against its SHAP value, colored by ``interaction``.
+
+    ``interaction`` is a feature name, ``"auto"`` (shap picks the strongest interaction) or
+    ``None`` (no coloring).
+    """
+    _check_feature(X, feature)
+    if interaction not in (None, "auto"):
+        _check_feature(X, interaction, "interaction feature")
+    if ax is None:
+        figure, ax = plt.subplots(figsize=(6, 4))
+        plt.close(figure)
+    shap.dependence_plot(feature, shap_values, X, interaction_index=interaction, ax=ax, show=False)
+    return ax.figure

@@ -1,0 +1,49 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def _require_dir(path: Path | None, what: str) -> Path:
+    if path is not None and path.is_dir():
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} not found at {path}; CI must provide it")
+    pytest.skip(f"{what} not available ({path})")
+
+
+@pytest.fixture(scope="session")
+def nhanes_dir() -> Path:
+    value = os.environ.get("MEDINTERP_DATA_DIR")
+    return _require_dir(Path(value) if value else None, "NHANES data (MEDINTERP_DATA_DIR)")
+
+
+@pytest.fixture(scope="session")
+def cxr_samples_dir() -> Path:
+    value = os.environ.get("MEDINTERP_CXR_SAMPLES_DIR")
+    if value:
+        path = Path(value)
+    elif os.environ.get("MEDINTERP_DATA_DIR"):
+        path = Path(os.environ["MEDINTERP_DATA_DIR"]).parent / "cxr_samples"
+    else:
+        path = None
+    return _require_dir(path, "NIH ChestX-ray14 samples (MEDINTERP_CXR_SAMPLES_DIR)")
+
+
+@pytest.fixture(scope="session")
+def nhanes_split(nhanes_dir):
+    from medinterp.data import load_nhanes
+
+    return load_nhanes()
+
+
+@pytest.fixture(scope="session")
+def nhanes_model(nhanes_split):
+    from medinterp.models import nhanes_forest
+
+    X_dev, _, y_dev, _ = nhanes_split
+    return nhanes_forest(X_dev, y_dev)

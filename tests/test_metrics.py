@@ -1,0 +1,71 @@
+import itertools
+
+import numpy as np
+import pytest
+from lifelines.utils import concordance_index
+
+from medinterp.metrics import cindex
+
+
+def quadratic_cindex(y, scores):
+    """Independent reference: every permissible pair, one at a time."""
+    concordant = permissible = 0.0
+    for i, j in itertools.combinations(range(len(y)), 2):
+        if y[i] == y[j]:
+            continue
+        permissible += 1
+        positive, negative = (i, j) if y[i] == 1 else (j, i)
+        if scores[positive] > scores[negative]:
+            concordant += 1
+        elif scores[positive] == scores[negative]:
+            concordant += 0.5
+    return concordant / permissible
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_matches_lifelines_with_many_ties(seed):
+    rng = np.random.default_rng(seed)
+    n = 5000
+    y = rng.integers(0, 2, n)
+    scores = rng.integers(0, 20, n) + 3 * y * rng.random(n).round(1)  # heavy ties, some signal
+    assert cindex(y, scores) == pytest.approx(concordance_index(y, scores), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_matches_pairwise_reference(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 60)
+    scores = rng.integers(0, 6, 60).astype(float)
+    assert cindex(y, scores) == pytest.approx(quadratic_cindex(y, scores), abs=1e-12)
+
+
+def test_known_values():
+    y = np.array([0, 0, 1, 1])
+    assert cindex(y, [0.1, 0.2, 0.3, 0.4]) == 1.0
+    assert cindex(y, [0.4, 0.3, 0.2, 0.1]) == 0.0
+    assert cindex(y, [0.5, 0.5, 0.5, 0.5]) == 0.5
+    # Pairs (pos, neg): (0.3,0.1) win, (0.3,0.3) tie, (0.2,0.1) win, (0.2,0.3) loss.
+    assert cindex(y, [0.1, 0.3, 0.3, 0.2]) == pytest.approx(2.5 / 4)
+    assert cindex([False, True], [1, 2]) == 1.0
+
+
+def test_same_outcome_pairs_are_not_permissible():
+    # Adding a negative scored above all positives changes C; reordering negatives does not.
+    y = np.array([0, 0, 0, 1])
+    assert cindex(y, [0.1, 0.2, 0.3, 0.9]) == cindex(y, [0.3, 0.1, 0.2, 0.9]) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("y", "scores", "message"),
+    [
+        ([0, 1, 1], [0.1, 0.2], "different lengths"),
+        ([0, 1, 1], [0.1, np.nan, 0.3], "NaN"),
+        ([0.0, np.nan, 1.0], [0.1, 0.2, 0.3], "NaN"),
+        ([0, 1, 2], [0.1, 0.2, 0.3], "binary"),
+        ([1, 1, 1], [0.1, 0.2, 0.3], "single outcome"),
+        ([0, 0], [0.1, 0.2], "no permissible pairs"),
+    ],
+)
+def test_bad_input(y, scores, message):
+    with pytest.raises(ValueError, match=message):
+        cindex(y, scores)
