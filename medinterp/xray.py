@@ -1,0 +1,257 @@
+"""The chest X-ray model and image loading, for phantoms and for real NIH radiographs.
+
+- :func:`build_xray_model` and :func:`load_xray_model`: the small DenseNet-style network the
+  package trains on phantoms and ships (``.weights.h5`` with a sha256 check).
+- :func:`preprocess`: phantom or radiograph arrays to the model's input batch.
+- :func:`load_image`, :func:`load_image_normalize`, :func:`get_mean_std_per_batch`: the
+  course's file helpers, which work on real NIH ChestX-ray14 PNGs.
+- :func:`densenet121_model`: ``keras.applications.DenseNet121`` with the 14-label head, for
+  users who bring their own NIH data and weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from medinterp import LABELS
+
+INPUT_SIZE = 128
+GROWTH_RATE = 16
+DENSE_BLOCKS = (4, 8)
+_BN_EPSILON = 1.001e-5  # as in keras.applications.DenseNet121
+
+WEIGHTS_FILE = "xray_densenet.weights.h5"
+METADATA_FILE = "xray_densenet.json"
+
+
+def _assets():
+    return resources.files("medinterp") / "assets"
+
+
+def build_xray_model(input_size: int = INPUT_SIZE, num_labels: int = len(LABELS)):
+    """The course's phantom classifier: a small DenseNet with DenseNet121's layer names.
+
+    ``conv1`` (7x7, stride 2) and ``pool1`` (max-pool) bring 128 px down to 32; dense block
+    ``conv2`` (4 layers), transition ``pool2`` (to 16 px), dense block ``conv3`` (8 layers)
+    end in ``conv3_block8_concat``; then ``bn``, ``relu``, ``avg_pool`` and
+    ``predictions`` (14 sigmoids). The last spatial map is 16x16, fine enough for GradCAM to
+    point at a lesion. Weights are random; see :func:`load_xray_model` for trained ones.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((input_size, input_size, 3), name="input_layer")
+    x = layers.Conv2D(32, 7, strides=2, padding="same", use_bias=False, name="conv1_conv")(inputs)
+    x = layers.BatchNormalization(epsilon=_BN_EPSILON, name="conv1_bn")(x)
+    x = layers.Activation("relu", name="conv1_relu")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    for block_number, num_layers in enumerate(DENSE_BLOCKS, start=2):
+        for layer_number in range(1, num_layers + 1):
+            x = _conv_block(x, f"conv{block_number}_block{layer_number}")
+        if block_number < len(DENSE_BLOCKS) + 1:
+            x = _transition(x, f"pool{block_number}")
+    x = layers.BatchNormalization(epsilon=_BN_EPSILON, name="bn")(x)
+    x = layers.Activation("relu", name="relu")(x)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    outputs = layers.Dense(num_labels, activation="sigmoid", name="predictions")(x)
+    return keras.Model(inputs, outputs, name="xray_densenet")
+
+
+def _conv_block(x, name):
+    from keras import layers
+
+    y = layers.BatchNormalization(epsilon=_BN_EPSILON, name=name + "_0_bn")(x)
+    y = layers.Activation("relu", name=name + "_0_relu")(y)
+    y = layers.Conv2D(4 * GROWTH_RATE, 1, use_bias=False, name=name + "_1_conv")(y)
+    y = layers.BatchNormalization(epsilon=_BN_EPSILON, name=name + "_1_bn")(y)
+    y = layers.Activation("relu", name=name + "_1_relu")(y)
+    y = layers.Conv2D(GROWTH_RATE, 3, padding="same", use_bias=False, name=name + "_2_conv")(y)
+    return layers.Concatenate(name=name + "_concat")([x, y])
+
+
+def _transition(x, name):
+    from keras import layers
+
+    x = layers.BatchNormalization(epsilon=_BN_EPSILON, name=name + "_bn")(x)
+    x = layers.Activation("relu", name=name + "_relu")(x)
+    x = layers.Conv2D(x.shape[-1] // 2, 1, use_bias=False, name=name + "_conv")(x)
+    return layers.AveragePooling2D(2, strides=2, name=name + "_pool")(x)
+
+
+class WeightsHashError(ValueError):
+    """A weights file does not match the sha256 recorded for it."""
+
+
+def model_metadata() -> dict:
+    """What the shipped model was trained with: input size, labels, mean/std, weights hash."""
+    return json.loads((_assets() / METADATA_FILE).read_text())
+
+
+def load_xray_model(weights_path=None):
+    """The trained phantom classifier (Keras 3 functional model).
+
+    Parameters
+    ----------
+    weights_path : path-like, optional
+        A ``.weights.h5`` file; by default the weights shipped with the package. The file's
+        sha256 must match the one recorded in the package's model metadata.
+
+    Raises
+    ------
+    FileNotFoundError
+        The weights file is missing.
+    WeightsHashError
+        The weights file is corrupt or not the shipped one.
+    """
+    metadata = model_metadata()
+    path = Path(weights_path) if weights_path else Path(str(_assets() / WEIGHTS_FILE))
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No weights file at {path}. Train them with `python -m medinterp.train_xray` "
+            "(or `make model`)."
+        )
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    if actual != metadata["weights_sha256"]:
+        raise WeightsHashError(
+            f"{path} does not match the recorded sha256 and was not loaded.\n"
+            f"  expected: {metadata['weights_sha256']}\n  got:      {actual}"
+        )
+    model = build_xray_model(metadata["input_size"], len(metadata["labels"]))
+    model.load_weights(path)
+    return model
+
+
+def preprocess(images, mean=None, std=None, size=None) -> np.ndarray:
+    """Map images to the model's input batch: resize, 3 channels, normalise.
+
+    Parameters
+    ----------
+    images : array-like, shape (n, H, W) or (n, H, W, C) with C in {1, 3}
+        uint8 or float pixel values on the 0..255 scale.
+    mean, std : float, optional
+        Normalisation; by default the shipped model's training-set values.
+    size : int, optional
+        Output height and width; by default the shipped model's input size.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (n, size, size, 3)
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(
+            "images must have shape (n, H, W) or (n, H, W, C) with C = 1 or 3 channels, "
+            f"got {images.shape}"
+        )
+    if mean is None or std is None or size is None:
+        metadata = model_metadata()
+        mean = metadata["mean"] if mean is None else mean
+        std = metadata["std"] if std is None else std
+        size = metadata["input_size"] if size is None else size
+    batch = np.empty((len(images), size, size, 3), np.float32)
+    for i, image in enumerate(images):
+        resized = cv2.resize(image.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
+        batch[i] = resized[..., np.newaxis] if resized.ndim == 2 else resized
+    return (batch - mean) / std
+
+
+def read_image(path) -> np.ndarray:
+    """Read an image file as float32 pixels, ``(H, W)`` for grayscale or ``(H, W, 3)`` RGB."""
+    path = Path(path)
+    if not path.is_file():
+        folder = path.parent
+        nearby = sorted(p.name for p in folder.glob("*"))[:5] if folder.is_dir() else []
+        raise FileNotFoundError(
+            f"No file {path.name!r} in folder {folder}"
+            + (f" (it holds e.g. {nearby})" if nearby else " (the folder does not exist)")
+        )
+    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if pixels is None:
+        raise ValueError(f"{path} is not an image OpenCV can read (PNG, JPEG, ...)")
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[..., 0]
+    if pixels.ndim == 3:
+        if pixels.shape[2] != 3:
+            raise ValueError(
+                f"{path} has {pixels.shape[2]} channels; expected 1 (grayscale) or 3 (RGB)"
+            )
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    if pixels.dtype == np.uint16:  # 16-bit PNGs: bring to the 0..255 scale of 8-bit files
+        pixels = pixels / 257.0
+    return pixels.astype(np.float32)
+
+
+def load_image(path, H: int = 320, W: int = 320) -> np.ndarray:
+    """Load an image file resized to ``(H, W, 3)`` float32 on the 0..255 scale (the course's
+    ``load_image(..., preprocess=False)``)."""
+    pixels = cv2.resize(read_image(path), (W, H), interpolation=cv2.INTER_AREA)
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[..., np.newaxis], 3, axis=2)
+    return pixels
+
+
+def _image_column(df):
+    for column in ("Image", "Image Index"):
+        if column in df.columns:
+            return column
+    raise KeyError(
+        f"The DataFrame needs an 'Image' (or NIH 'Image Index') column; it has {list(df.columns)}"
+    )
+
+
+def get_mean_std_per_batch(image_dir, df, H: int = 320, W: int = 320, sample_size: int = 100):
+    """Mean and standard deviation of the pixels of up to ``sample_size`` images of ``df``.
+
+    Like the course's helper, a sample of the training images stands in for the whole set.
+    The sample is the first ``sample_size`` rows, so the result is reproducible.
+    """
+    names = df[_image_column(df)].iloc[:sample_size]
+    if len(names) == 0:
+        raise ValueError("df has no rows: no images to compute a mean and std from")
+    pixels = np.stack([load_image(Path(image_dir) / name, H, W) for name in names])
+    return float(pixels.mean()), float(pixels.std())
+
+
+def load_image_normalize(path, mean: float, std: float, H: int = 320, W: int = 320):
+    """Load an image file as a normalised batch of one: ``(1, H, W, 3)`` float32."""
+    if std <= 0:
+        raise ValueError(f"std must be positive, got {std}")
+    return ((load_image(path, H, W) - mean) / std)[np.newaxis]
+
+
+def densenet121_model(weights_path=None, input_size: int = 320, num_labels: int = len(LABELS)):
+    """DenseNet121 (random weights) with the course's 14-label head, for real NIH data.
+
+    The course's layer ``conv5_block16_concat`` gives a ``(10, 10, 1024)`` map for a
+    320x320 input. Nothing is downloaded: pass ``weights_path`` to load your own
+    ``.weights.h5`` (for example from training on ChestX-ray14).
+    """
+    import keras
+
+    base = keras.applications.DenseNet121(
+        weights=None, include_top=False, input_shape=(input_size, input_size, 3)
+    )
+    pooled = keras.layers.GlobalAveragePooling2D(name="avg_pool")(base.output)
+    predictions = keras.layers.Dense(num_labels, activation="sigmoid", name="predictions")(pooled)
+    model = keras.Model(base.inputs, predictions, name="densenet121_chestxray")
+    if weights_path is not None:
+        path = Path(weights_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"No weights file {path.name!r} in folder {path.parent}")
+        model.load_weights(path)
+    return model
+
+
+def label_index(label: str) -> int:
+    """Position of ``label`` in :data:`medinterp.LABELS`, with an error that lists them."""
+    if label not in LABELS:
+        raise ValueError(f"Unknown label {label!r}. Valid labels: {list(LABELS)}")
+    return LABELS.index(label)
