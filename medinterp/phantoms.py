@@ -122,20 +122,23 @@ def render(seed: int, index: int, findings=None, size: int = SIZE):
     the same patient, exposure and noise, so the same person can be seen with and without a
     finding.
     """
-    streams = np.random.SeedSequence([seed, index]).spawn(4)
-    patient_rng, choice_rng, finding_rng, noise_rng = (np.random.default_rng(s) for s in streams)
+    # Separate streams, so that adding a finding changes nothing else about the patient.
+    streams = np.random.SeedSequence([seed, index]).spawn(5)
+    patient_rng, choice_rng, finding_rng, acquisition_rng, noise_rng = (
+        np.random.default_rng(s) for s in streams
+    )
     chosen = _sample_findings(choice_rng) if findings is None else _validate_findings(findings)
     anatomy = _sample_anatomy(patient_rng, chosen)
     canvas = _Canvas(anatomy, finding_rng)
     canvas.draw(chosen)
-    return canvas.finish(patient_rng, noise_rng, size)
+    return canvas.finish(acquisition_rng, noise_rng, size)
 
 
 def label_frequencies(n: int = 10_000, seed: int = TRAIN_SEED) -> np.ndarray:
     """Share of positives per label among ``n`` patients of a stream, without rendering."""
     counts = np.zeros(len(LABELS))
     for index in range(n):
-        choice_stream = np.random.SeedSequence([seed, index]).spawn(4)[1]
+        choice_stream = np.random.SeedSequence([seed, index]).spawn(5)[1]
         for name in _sample_findings(np.random.default_rng(choice_stream)):
             counts[_INDEX[name]] += 1
     return counts / n
@@ -183,16 +186,18 @@ def _sample_anatomy(rng, findings) -> _Anatomy:
         dome_apex=right.dome_apex + rng.uniform(3, 9),
         lateral=+1,
     )
+    # Drawn whether used or not, so the rest of the patient is the same either way.
+    collapse_right, dome_rise, shift_size = rng.random() < 0.5, rng.uniform(8, 15), rng.uniform(2, 6)
     shift, collapsed_side = 0.0, None
     if "Atelectasis" in findings:
         # Volume loss: the hemidiaphragm rises and the mediastinum moves towards that side.
-        collapsed_side = "right" if rng.random() < 0.5 else "left"
-        if collapsed_side == "right":
-            right = replace(right, dome_apex=right.dome_apex - rng.uniform(8, 15))
-            shift = -rng.uniform(2, 6)
+        collapsed_side = "right" if collapse_right else "left"
+        if collapse_right:
+            right = replace(right, dome_apex=right.dome_apex - dome_rise)
+            shift = -shift_size
         else:
-            left = replace(left, dome_apex=left.dome_apex - rng.uniform(8, 15))
-            shift = rng.uniform(2, 6)
+            left = replace(left, dome_apex=left.dome_apex - dome_rise)
+            shift = shift_size
     heart_ay = 36 * height * rng.uniform(0.92, 1.08)
     angle = rng.uniform(-28, -18)
     thoracic = (left.cx + left.ax) - (right.cx - right.ax)
@@ -557,17 +562,18 @@ class _Canvas:
         ).astype(bool)
 
     # --- acquisition --------------------------------------------------------------------
-    def finish(self, patient_rng, noise_rng, size):
-        angle = patient_rng.uniform(-5, 5)
-        scale = patient_rng.uniform(0.92, 1.05)
+    def finish(self, acquisition_rng, noise_rng, size):
+        angle = acquisition_rng.uniform(-5, 5)
+        scale = acquisition_rng.uniform(0.92, 1.05)
         matrix = cv2.getRotationMatrix2D((SIZE / 2, SIZE / 2), angle, scale)
-        matrix[:, 2] += patient_rng.uniform(-8, 8, 2)
+        matrix[:, 2] += acquisition_rng.uniform(-8, 8, 2)
         matrix *= size / SIZE
         image = cv2.warpAffine(
             self.image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=_AIR
         )
-        contrast, brightness = patient_rng.uniform(0.85, 1.15), patient_rng.uniform(-0.05, 0.05)
-        gamma = patient_rng.uniform(0.8, 1.25)
+        contrast = acquisition_rng.uniform(0.85, 1.15)
+        brightness = acquisition_rng.uniform(-0.05, 0.05)
+        gamma = acquisition_rng.uniform(0.8, 1.25)
         image = np.clip(image * contrast + brightness, 0, 1) ** gamma
         grain = cv2.GaussianBlur(noise_rng.standard_normal((size, size)).astype(np.float32), (0, 0), 0.8)
         image += grain * noise_rng.uniform(0.015, 0.04) + noise_rng.normal(0, 0.01, (size, size))
