@@ -26,6 +26,7 @@ import pandas as pd
 from medinterp import LABELS
 
 _hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 # --- hooks ----------------------------------------------------------------------------
@@ -40,6 +41,10 @@ def _walk_layers(model):
 
 
 def _is_spatial(layer) -> bool:
+    import keras
+
+    if isinstance(layer, keras.layers.InputLayer):
+        return False
     try:
         return len(layer.output.shape) == 4
     except (AttributeError, ValueError):  # a layer never called on a symbolic input
@@ -115,7 +120,7 @@ def activation_model(model, layer_name: str):
             f"(batch, height, width, channels) map. Valid conv layer names: {valid}"
         )
     if holder is layer:
-        hook = keras.Model(model.inputs, [layer.output, model.outputs[0]])
+        hook = keras.Model(model.inputs[0], [layer.output, model.outputs[0]])
     else:
         hook = _nested_hook(model, holder, layer_name)
     cache[layer_name] = hook
@@ -274,6 +279,15 @@ class GradCAM:
         )
         self._step = tf.function(self._relu_cams, input_signature=signature)
 
+    @classmethod
+    def for_model(cls, model, layer_name: str | None = None) -> GradCAM:
+        """A shared engine per model and layer, so its compiled step is traced only once."""
+        engines = _engines.setdefault(model, {})
+        key = layer_name or last_conv_layer(model)
+        if key not in engines:
+            engines[key] = cls(model, key)
+        return engines[key]
+
     def _relu_cams(self, images, class_indices):
         import tensorflow as tf
 
@@ -353,7 +367,7 @@ def evaluate_localization(
 
     seed = phantoms.EVALUATION_SEED if seed is None else seed
     metadata = model_metadata()
-    engine = GradCAM(model, layer_name)
+    engine = GradCAM.for_model(model, layer_name)
     size = _input_shape(model)[0]
     rows = []
     for start in tqdm(range(0, n, batch_size), desc="Scoring GradCAM", disable=not progress):

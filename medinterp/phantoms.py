@@ -134,14 +134,18 @@ def render(seed: int, index: int, findings=None, size: int = SIZE):
     return canvas.finish(acquisition_rng, noise_rng, size)
 
 
+def sample_labels(seed: int, index: int) -> np.ndarray:
+    """The 0/1 labels image ``index`` of stream ``seed`` will have, without rendering it."""
+    choice_stream = np.random.SeedSequence([seed, index]).spawn(5)[1]
+    labels = np.zeros(len(LABELS), int)
+    for name in _sample_findings(np.random.default_rng(choice_stream)):
+        labels[_INDEX[name]] = 1
+    return labels
+
+
 def label_frequencies(n: int = 10_000, seed: int = TRAIN_SEED) -> np.ndarray:
     """Share of positives per label among ``n`` patients of a stream, without rendering."""
-    counts = np.zeros(len(LABELS))
-    for index in range(n):
-        choice_stream = np.random.SeedSequence([seed, index]).spawn(5)[1]
-        for name in _sample_findings(np.random.default_rng(choice_stream)):
-            counts[_INDEX[name]] += 1
-    return counts / n
+    return np.mean([sample_labels(seed, index) for index in range(n)], axis=0)
 
 
 def _validate_findings(findings):

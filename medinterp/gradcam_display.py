@@ -1,0 +1,171 @@
+"""Drawing GradCAM: overlays and the course's multi-label figure. Computation is in
+:mod:`medinterp.gradcam`; nothing here computes a map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import matplotlib.pyplot as plt
+import numpy as np
+
+from medinterp import LABELS
+
+
+def _to_unit_rgb(image):
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        image = np.repeat(image[..., np.newaxis], 3, axis=2)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"image must be (H, W), (H, W, 1) or (H, W, 3), got {image.shape}")
+    low, high = float(image.min()), float(image.max())
+    return (image - low) / (high - low) if high > low else np.zeros_like(image)
+
+
+def overlay(image, cam, alpha: float = 0.5, cmap: str = "magma") -> np.ndarray:
+    """Blend a heat map over an image.
+
+    Parameters
+    ----------
+    image : array, (H, W), (H, W, 1) or (H, W, 3)
+        Any value range (it is rescaled to 0..1 for display, so normalised inputs work).
+    cam : array, (h, w) in [0, 1]
+        Resized to the image when the sizes differ.
+    alpha : float in [0, 1]
+        Opacity of the heat map.
+    cmap : str
+        A matplotlib colormap name.
+
+    Returns
+    -------
+    numpy.ndarray of uint8, shape (H, W, 3)
+    """
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    base = _to_unit_rgb(image)
+    cam = np.asarray(cam, dtype=np.float32)
+    if cam.ndim != 2:
+        raise ValueError(f"cam must be 2-D (H, W), got shape {cam.shape}")
+    if cam.shape != base.shape[:2]:
+        cam = cv2.resize(cam, base.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    try:
+        colormap = plt.get_cmap(cmap)
+    except ValueError:
+        raise ValueError(f"Unknown colormap {cmap!r}; see matplotlib.colormaps") from None
+    heat = colormap(np.clip(cam, 0, 1))[..., :3]
+    return np.round(((1 - alpha) * base + alpha * heat) * 255).astype(np.uint8)
+
+
+def mask_contour(rgb, mask, color=(0, 255, 0)):
+    """A copy of an RGB image with the outline of a boolean mask drawn on it."""
+    mask = np.asarray(mask, dtype=np.uint8)
+    if mask.shape != rgb.shape[:2]:
+        mask = cv2.resize(mask, rgb.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    outlined = np.ascontiguousarray(rgb).copy()
+    cv2.drawContours(outlined, contours, -1, color, 1)
+    return outlined
+
+
+def show_gradcam(image, cams, probabilities, labels, ground_truth=None, masks=None):
+    """The course's figure: the original, then one overlay per label.
+
+    Each overlay's opacity is ``min(0.5, p)``: a map for an unlikely label is drawn faintly
+    because the model itself gives it little weight.
+
+    Parameters
+    ----------
+    image : array (H, W) or (H, W, 3)
+    cams : array (k, H, W)
+    probabilities : sequence of k floats
+    labels : sequence of k label names
+    ground_truth : sequence of k 0/1, optional
+        Printed and shown in the titles.
+    masks : array (k, H, W) of bool, optional
+        Ground-truth outlines to draw (phantoms).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    cams = np.asarray(cams)
+    if len(cams) != len(probabilities) or len(cams) != len(labels):
+        raise ValueError(
+            f"cams, probabilities and labels must have the same length, got {len(cams)}, "
+            f"{len(probabilities)} and {len(labels)}"
+        )
+    if ground_truth is not None:
+        print("Ground truth: " + (", ".join(l for l, t in zip(labels, ground_truth, strict=True) if t) or "none of these"))
+    for label, probability in zip(labels, probabilities, strict=True):
+        print(f"{label}: p = {probability:.3f}")
+    figure, axes = plt.subplots(1, len(cams) + 1, figsize=(3.2 * (len(cams) + 1), 3.6))
+    axes = np.atleast_1d(axes)
+    axes[0].imshow(_to_unit_rgb(image))
+    axes[0].set_title("Original")
+    for i, (axis, cam, label, probability) in enumerate(
+        zip(axes[1:], cams, labels, probabilities, strict=True)
+    ):
+        rgb = overlay(image, cam, alpha=min(0.5, float(probability)))
+        if masks is not None and np.any(masks[i]):
+            rgb = mask_contour(rgb, masks[i])
+        title = f"{label}: p={probability:.3f}"
+        if ground_truth is not None:
+            title += "\n(present)" if ground_truth[i] else "\n(absent)"
+        axis.imshow(rgb)
+        axis.set_title(title)
+    for axis in axes:
+        axis.axis("off")
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def compute_gradcam(
+    model, img, mean, std, data_dir, df, labels=LABELS, selected_labels=None, layer_name=None
+):
+    """The course's helper: load ``img`` from ``data_dir``, explain the selected labels.
+
+    Prints the ground truth (from ``df``'s row for ``img``) and each selected label's
+    probability, and returns the figure of :func:`show_gradcam`.
+
+    Parameters
+    ----------
+    model : keras.Model
+    img : str
+        File name, as in ``df``'s ``Image`` (or NIH ``Image Index``) column.
+    mean, std : float
+        Normalisation (e.g. from :func:`medinterp.xray.get_mean_std_per_batch`).
+    data_dir : path-like
+    df : pandas.DataFrame
+        One row per image with a column per label.
+    labels : sequence of str
+        The model's output labels, in order.
+    selected_labels : sequence of str
+        Which to explain (default: Cardiomegaly, Mass, Edema).
+    layer_name : str, optional
+        Default: the last conv layer.
+    """
+    from medinterp.gradcam import GradCAM
+    from medinterp.xray import _image_column, load_image_normalize
+
+    labels = list(labels)
+    selected_labels = list(selected_labels or ["Cardiomegaly", "Mass", "Edema"])
+    unknown = [label for label in selected_labels if label not in labels]
+    if unknown:
+        raise ValueError(f"Unknown label(s) {unknown}. Valid labels: {labels}")
+    column = _image_column(df)
+    rows = df[df[column] == img]
+    if rows.empty:
+        raise ValueError(f"{img!r} is not in the DataFrame's {column!r} column")
+    height, width = model.inputs[0].shape[1:3]
+    batch = load_image_normalize(Path(data_dir) / img, mean, std, H=height, W=width)
+    indices = [labels.index(label) for label in selected_labels]
+    engine = GradCAM.for_model(model, layer_name)
+    cams = engine(batch, indices)[0]
+    probabilities = engine.predictions[0, indices]
+    truth = [int(rows.iloc[0][label]) for label in selected_labels] if all(
+        label in rows.columns for label in selected_labels
+    ) else None
+    return show_gradcam(batch[0], cams, probabilities, selected_labels, ground_truth=truth)
