@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shap
+from tqdm.auto import tqdm
 
 
 def tree_explainer(model) -> shap.TreeExplainer:
@@ -24,7 +25,9 @@ def tree_explainer(model) -> shap.TreeExplainer:
     return shap.TreeExplainer(model)
 
 
-def tree_shap_values(model, X: pd.DataFrame, class_index: int = 1) -> np.ndarray:
+def tree_shap_values(
+    model, X: pd.DataFrame, class_index: int = 1, progress: bool = False, chunk_size: int = 256
+) -> np.ndarray:
     """SHAP values of ``X`` for one class of a tree model.
 
     Parameters
@@ -33,6 +36,8 @@ def tree_shap_values(model, X: pd.DataFrame, class_index: int = 1) -> np.ndarray
     X : pandas.DataFrame of shape (n_samples, n_features)
     class_index : int, default=1
         For a classifier, the class whose probability is explained (1: the outcome).
+    progress : bool, default=False
+        Show a ``tqdm.auto`` progress bar (rows are explained ``chunk_size`` at a time).
 
     Returns
     -------
@@ -41,8 +46,14 @@ def tree_shap_values(model, X: pd.DataFrame, class_index: int = 1) -> np.ndarray
         ``predict_proba(X)[:, class_index]``.
     """
     explainer = model if isinstance(model, shap.Explainer) else tree_explainer(model)
-    raw = explainer.shap_values(X)
-    return select_class(raw, class_index, n_samples=len(X), n_features=np.shape(X)[1])
+    n_features = np.shape(X)[1]
+    chunks = []
+    starts = range(0, len(X), chunk_size)
+    for start in tqdm(starts, desc="SHAP values", unit="chunk", disable=not progress):
+        part = X.iloc[start : start + chunk_size] if hasattr(X, "iloc") else X[start : start + chunk_size]
+        raw = explainer.shap_values(part)
+        chunks.append(select_class(raw, class_index, n_samples=len(part), n_features=n_features))
+    return np.concatenate(chunks) if chunks else np.zeros((0, n_features))
 
 
 def expected_value(explainer_or_model, class_index: int = 1) -> float:
@@ -142,7 +153,9 @@ def plot_dependence(
     if interaction not in (None, "auto"):
         _check_feature(X, interaction, "interaction feature")
     if ax is None:
-        figure, ax = plt.subplots(figsize=(6, 4))
-        plt.close(figure)
+        _, ax = plt.subplots(figsize=(6, 4))
+    # shap adds its colorbar to the current figure: make it the one that holds ax.
+    plt.figure(ax.figure.number)
     shap.dependence_plot(feature, shap_values, X, interaction_index=interaction, ax=ax, show=False)
+    plt.close(ax.figure)
     return ax.figure

@@ -5,6 +5,9 @@ import pandas as pd
 import pytest
 
 from medinterp import grading
+from medinterp.gradcam import grad_cam
+from medinterp.gradcam_display import show_gradcam
+from medinterp.xray import load_image_normalize
 from medinterp.importance import permute_feature as correct_permute_feature
 from medinterp.metrics import cindex
 
@@ -369,11 +372,7 @@ def test_grad_cam_bank_rejected(wrong, capsys):
 
 
 def _course_compute_gradcam(normalize=True, by_position=False, reverse=False, give_back=True):
-    """Build a compute_gradcam variant whose globals include show_gradcam, as in a notebook."""
-    from medinterp.gradcam import grad_cam
-    from medinterp.gradcam_display import show_gradcam
-    from medinterp.xray import load_image_normalize
-
+    """A compute_gradcam variant that calls the global show_gradcam, as a notebook cell does."""
     def compute_gradcam(model, img, mean, std, data_dir, df, labels, selected_labels, layer_name):
         size = model.inputs[0].shape[1]
         if not normalize:
@@ -389,7 +388,6 @@ def _course_compute_gradcam(normalize=True, by_position=False, reverse=False, gi
         figure = show_gradcam(image[0], cams, probabilities, chosen)
         return figure if give_back else None
 
-    compute_gradcam.__globals__["show_gradcam"] = show_gradcam
     return compute_gradcam
 
 

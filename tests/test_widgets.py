@@ -1,0 +1,134 @@
+"""Explorers: built with defaults, driven programmatically, checked for what they show."""
+
+import ipywidgets as w
+import numpy as np
+import pytest
+
+from medinterp import LABELS
+from medinterp.widgets import ImportanceExplorer, ShapExplorer, XrayExplorer
+
+
+@pytest.fixture(scope="module")
+def xray():
+    return XrayExplorer()
+
+
+def _tile_bytes(explorer):
+    return [tile.children[0].value for tile in explorer.images.children]
+
+
+def test_xray_defaults(xray):
+    assert isinstance(xray.widget, w.VBox)
+    assert xray.state["labels"] == ["Cardiomegaly", "Mass", "Edema"]
+    assert len(xray.state["overlays"]) == 3
+    assert len(xray.images.children) == 4  # original + one per label
+    assert xray.state["layer"] == "relu" and xray.layer_picker.options[-1] == "relu"
+    assert len(xray.checkboxes) == 14 and xray.opacity.continuous_update is False
+    assert xray.state["probabilities"].shape == (14,)
+    assert "Predicted probabilities" in xray.bars.value
+
+
+def test_overlays_follow_checked_labels(xray):
+    before = _tile_bytes(xray)
+    xray.checkboxes["Mass"].value = False
+    xray.checkboxes["Effusion"].value = True
+    xray.checkboxes["Nodule"].value = True
+    assert xray.state["labels"] == ["Cardiomegaly", "Effusion", "Nodule", "Edema"]
+    assert len(xray.state["overlays"]) == len(xray.images.children) - 1 == 4
+    captions = [tile.children[1].value for tile in xray.images.children[1:]]
+    assert [c.split(":")[0].replace("<b>", "") for c in captions] == xray.state["labels"]
+    assert _tile_bytes(xray) != before
+
+
+def test_new_image_changes_overlays_and_reports_pointing(xray):
+    dataset = xray.dataset
+    index = next(i for i in range(len(dataset)) if "Cardiomegaly" in dataset.labels(i))
+    before = [o.copy() for o in xray.state["overlays"]]
+    xray.image_picker.value = index
+    assert xray.state["image_index"] == index
+    assert xray.state["pointing"]["Cardiomegaly"] in ("hit", "miss")
+    absent = [label for label in xray.state["labels"] if label not in dataset.labels(index)]
+    assert all(xray.state["pointing"][label] is None for label in absent)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, xray.state["overlays"], strict=False))
+
+
+def test_opacity_reblends_without_recomputing(xray, monkeypatch):
+    from medinterp.gradcam import GradCAM
+
+    monkeypatch.setattr(GradCAM, "__call__", lambda *a, **k: pytest.fail("recomputed"))
+    first = xray.state["overlays"][0].copy()
+    xray.opacity.value = 0.9
+    assert not np.array_equal(first, xray.state["overlays"][0])
+
+
+def test_empty_selection_shows_message(xray):
+    for box in xray.checkboxes.values():
+        box.value = False
+    assert xray.state["error"] is None
+    assert xray.state["overlays"] == [] and len(xray.images.children) == 1
+    assert "Tick at least one label" in xray.message.value
+    xray.checkboxes["Edema"].value = True
+    assert xray.message.value == "" and len(xray.state["overlays"]) == 1
+
+
+def test_callback_error_is_shown_in_widget(xray, monkeypatch):
+    from medinterp import gradcam_display
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("overlay exploded")
+
+    monkeypatch.setattr(gradcam_display, "overlay", broken)
+    xray.opacity.value = 0.3
+    assert isinstance(xray.state["error"], RuntimeError)
+    assert "overlay exploded" in xray.message.value
+
+
+def test_xray_bad_layer():
+    from medinterp.xray import load_xray_model
+
+    with pytest.raises(ValueError, match="Valid conv layer names"):
+        XrayExplorer(model=load_xray_model(), layer_name="predictions")
+
+
+@pytest.fixture(scope="module")
+def shap_explorer(nhanes_split, nhanes_model):
+    return ShapExplorer()
+
+
+def test_shap_dependence_follows_feature(shap_explorer):
+    assert shap_explorer.shap_values.shape == shap_explorer.X.shape
+    assert shap_explorer.state["dependence_figure"].axes[0].get_xlabel() == "Age"
+    first = shap_explorer.state["dependence_figure"]
+    shap_explorer.feature.value = "Systolic BP"
+    figure = shap_explorer.state["dependence_figure"]
+    assert figure is not first
+    assert figure.axes[0].get_xlabel() == "Systolic BP"
+    shap_explorer.interaction.value = "Sex"
+    assert any("Sex" in axis.get_ylabel() for axis in shap_explorer.state["dependence_figure"].axes)
+    shap_explorer.interaction.value = None
+    assert len(shap_explorer.state["dependence_figure"].axes) == 1  # no colorbar
+
+
+def test_shap_individual_by_rank_and_index(shap_explorer):
+    risk = shap_explorer.model.predict_proba(shap_explorer.X)[:, 1]
+    shap_explorer.individual.value = 1
+    assert shap_explorer.state["individual"] == int(np.argmax(risk))
+    assert shap_explorer.state["risk_rank"] == 1
+    shap_explorer.pick_by.value = "index"
+    shap_explorer.individual.value = 7
+    assert shap_explorer.state["individual"] == 7
+    assert shap_explorer.state["force_figure"] is not None
+
+
+def test_importance_explorer_runs(nhanes_split, nhanes_model):
+    explorer = ImportanceExplorer()
+    explorer.num_samples.value = 5
+    explorer.metric.value = "ROC AUC"
+    explorer.run_button.click()
+    assert explorer.state["error"] is None
+    result = explorer.state["result"]
+    assert result.importances.shape == (18, 5)
+    axis = explorer.state["figure"].axes[0]
+    assert "ROC AUC" in axis.get_xlabel()
+    assert len(axis.patches) == 18
+    assert [t.get_text() for t in axis.get_yticklabels()][-1] == "Age"
