@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STUDENT_NOTEBOOK := notebooks/model_interpretation.ipynb
+SOLUTION_NOTEBOOK := notebooks/source/model_interpretation_solution.ipynb
 SHARED_NHANES := $(abspath ../shared/data/nhanesi)
 
 # Quiet TensorFlow's C++ start-up logging in tests and benchmarks.
@@ -13,7 +14,7 @@ ifneq ($(wildcard $(SHARED_NHANES)/NHANESI_subset_X.csv),)
 export MEDINTERP_DATA_DIR ?= $(SHARED_NHANES)
 endif
 
-.PHONY: lab test lint format bench model evaluate release clean
+.PHONY: lab test lint format bench model evaluate release execute clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +39,11 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Unit, grader, widget and browser tests, then the solution notebook under nbval.
 test: lint
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
+		$(SOLUTION_NOTEBOOK)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
@@ -49,6 +53,14 @@ model: $(VENV)/.installed
 
 evaluate: $(VENV)/.installed
 	$(BIN)/python -m medinterp.evaluate_xray
+
+# The student notebook is generated from the solution notebook; never edit it by hand.
+release: $(VENV)/.installed
+	$(BIN)/python -m medinterp.release $(SOLUTION_NOTEBOOK) $(STUDENT_NOTEBOOK)
+
+# Re-execute the solution notebook in place (its outputs are what nbval compares).
+execute: $(VENV)/.installed-test
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(SOLUTION_NOTEBOOK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

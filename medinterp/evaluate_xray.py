@@ -67,7 +67,12 @@ def model_card(auc: pd.DataFrame, localization: pd.DataFrame, metadata: dict) ->
     auc_text = _markdown(auc, {"positives": "{:.0f}", "auc": "{:.3f}"})
     localization_text = _markdown(
         localization,
-        {"cases": "{:.0f}", "pointing_game": "{:.2f}", "energy_in_mask": "{:.2f}", "mask_area": "{:.3f}"},
+        {
+            "cases": "{:.0f}",
+            "pointing_game": "{:.2f}",
+            "energy_in_mask": "{:.2f}",
+            "mask_area": "{:.3f}",
+        },
     )
     return f"""# Model card: medinterp chest X-ray phantom classifier
 
@@ -139,8 +144,10 @@ def main(argv=None):
         localization_n=args.localization_n,
         localization_layer=last_conv_layer(model),
     )
-    output = Path(args.output) if args.output else Path(
-        str(resources.files("medinterp") / "assets" / MODEL_CARD)
+    output = (
+        Path(args.output)
+        if args.output
+        else Path(str(resources.files("medinterp") / "assets" / MODEL_CARD))
     )
     output.write_text(model_card(auc, localization, metadata))
     print(auc.round(3).to_string())

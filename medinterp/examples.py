@@ -68,7 +68,9 @@ def write_example_set(directory, seed: int = phantoms.EXAMPLE_SEED):
         cv2.imwrite(str(directory / name), image)
         for label, mask, present in zip(LABELS, masks, labels, strict=True):
             if present:
-                cv2.imwrite(str(directory / "masks" / _mask_name(name, label)), mask * np.uint8(255))
+                cv2.imwrite(
+                    str(directory / "masks" / _mask_name(name, label)), mask * np.uint8(255)
+                )
     table = pd.DataFrame(np.array(all_labels), columns=list(LABELS))
     table.insert(0, "Image", names)
     table.to_csv(directory / "labels.csv", index=False, lineterminator="\n")

@@ -190,10 +190,18 @@ def _check_category(model, category_index):
     ):
         raise TypeError(
             f"category_index must be an integer in 0..{num_outputs - 1}, got {category_index!r}"
-            + (" (use LABELS.index(name) for a label name)" if isinstance(category_index, str) else "")
+            + (
+                " (use LABELS.index(name) for a label name)"
+                if isinstance(category_index, str)
+                else ""
+            )
         )
     if not 0 <= category_index < num_outputs:
-        names = f" ({', '.join(f'{i}: {n}' for i, n in enumerate(LABELS))})" if num_outputs == len(LABELS) else ""
+        names = (
+            f" ({', '.join(f'{i}: {n}' for i, n in enumerate(LABELS))})"
+            if num_outputs == len(LABELS)
+            else ""
+        )
         raise ValueError(
             f"category_index {category_index} is out of range: the model has {num_outputs} "
             f"outputs, 0..{num_outputs - 1}{names}"
@@ -209,7 +217,9 @@ def _finish(cams, height, width):
     flat = cams.reshape(-1, *cams.shape[-2:])
     out = np.empty((len(flat), height, width), np.float32)
     for i, cam in enumerate(flat):
-        resized = cv2.resize(cam.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+        resized = cv2.resize(
+            cam.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR
+        )
         peak = resized.max()
         # An all-zero map (no positive evidence) stays zero rather than 0/0 = NaN.
         out[i] = resized / peak if peak > 0 else 0.0

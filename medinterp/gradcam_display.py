@@ -97,7 +97,13 @@ def show_gradcam(image, cams, probabilities, labels, ground_truth=None, masks=No
             f"{len(probabilities)} and {len(labels)}"
         )
     if ground_truth is not None:
-        print("Ground truth: " + (", ".join(l for l, t in zip(labels, ground_truth, strict=True) if t) or "none of these"))
+        print(
+            "Ground truth: "
+            + (
+                ", ".join(label for label, t in zip(labels, ground_truth, strict=True) if t)
+                or "none of these"
+            )
+        )
     for label, probability in zip(labels, probabilities, strict=True):
         print(f"{label}: p = {probability:.3f}")
     figure, axes = plt.subplots(1, len(cams) + 1, figsize=(3.2 * (len(cams) + 1), 3.6))
@@ -165,7 +171,9 @@ def compute_gradcam(
     engine = GradCAM.for_model(model, layer_name)
     cams = engine(batch, indices)[0]
     probabilities = engine.predictions[0, indices]
-    truth = [int(rows.iloc[0][label]) for label in selected_labels] if all(
-        label in rows.columns for label in selected_labels
-    ) else None
+    truth = (
+        [int(rows.iloc[0][label]) for label in selected_labels]
+        if all(label in rows.columns for label in selected_labels)
+        else None
+    )
     return show_gradcam(batch[0], cams, probabilities, selected_labels, ground_truth=truth)

@@ -164,8 +164,12 @@ def _gradcam_mistakes(model, image, category, layer_name):
             np.maximum((maps * np.abs(gradients).mean(axis=(0, 1))).sum(-1), 0), *size
         ),
         "uses only the activations (no gradient weights)": _finish(maps.mean(-1), *size),
-        "uses only the gradients (no activations)": _finish(np.maximum(gradients.mean(-1), 0), *size),
-        "negates the map (ReLU of minus the weighted sum)": _finish(np.maximum(-weighted, 0), *size),
+        "uses only the gradients (no activations)": _finish(
+            np.maximum(gradients.mean(-1), 0), *size
+        ),
+        "negates the map (ReLU of minus the weighted sum)": _finish(
+            np.maximum(-weighted, 0), *size
+        ),
     }
 
 
@@ -275,7 +279,17 @@ def compute_gradcam_test(fn) -> bool:
             batch = load_image_normalize(examples.directory / img, mean, std, H=size, W=size)
             expected_p = model.predict_on_batch(batch)[0]
             with _replaced_global(fn, "show_gradcam", spy):
-                returned = fn(model, img, mean, std, examples.directory, examples.df, list(LABELS), selected, layer)
+                returned = fn(
+                    model,
+                    img,
+                    mean,
+                    std,
+                    examples.directory,
+                    examples.df,
+                    list(LABELS),
+                    selected,
+                    layer,
+                )
             if not exercise.check(f"{img}: calls show_gradcam once", len(calls) == 1,
                                   1, len(calls), "build the lists, then call show_gradcam(...)"):  # fmt: skip
                 continue
@@ -289,7 +303,9 @@ def compute_gradcam_test(fn) -> bool:
             got_p = call["probabilities"]
             advice = ""
             if got_p.shape == (3,) and not np.allclose(got_p, expected_probabilities, atol=1e-3):
-                raw = model.predict_on_batch(load_image_normalize(examples.directory / img, 0.0, 1.0, H=size, W=size))[0]
+                raw = model.predict_on_batch(
+                    load_image_normalize(examples.directory / img, 0.0, 1.0, H=size, W=size)
+                )[0]
                 if np.allclose(got_p, [raw[LABELS.index(s)] for s in selected], atol=1e-3):
                     advice = "normalise the image with mean and std (load_image_normalize)"
                 elif np.allclose(got_p, expected_p[:3], atol=1e-3):
@@ -299,7 +315,9 @@ def compute_gradcam_test(fn) -> bool:
             exercise.check(f"{img}: probabilities", got_p.shape == (3,) and np.allclose(got_p, expected_probabilities, atol=1e-3),
                            np.round(expected_probabilities, 3).tolist(), np.round(got_p, 3).tolist(), advice)  # fmt: skip
             if call["cams"].shape != (3, size, size):
-                exercise.check(f"{img}: one map per selected label", False, (3, size, size), call["cams"].shape)
+                exercise.check(
+                    f"{img}: one map per selected label", False, (3, size, size), call["cams"].shape
+                )
                 continue
             for k, label in enumerate(selected):
                 expected_cam = grad_cam(model, batch, LABELS.index(label), layer)
@@ -334,8 +352,10 @@ def permute_feature_test(fn) -> bool:
         exercise.check("keeps the index and columns",
                        permuted.index.equals(df.index) and list(permuted.columns) == list(df.columns),
                        list(df.columns), list(permuted.columns))  # fmt: skip
-        others_same = permuted[["sex", "bmi"]].reset_index(drop=True).equals(
-            original[["sex", "bmi"]].reset_index(drop=True)
+        others_same = (
+            permuted[["sex", "bmi"]]
+            .reset_index(drop=True)
+            .equals(original[["sex", "bmi"]].reset_index(drop=True))
         )
         exercise.check("other columns untouched", others_same, "sex and bmi unchanged",
                        "they changed", "permute only the named feature's column, not whole rows")  # fmt: skip
@@ -406,7 +426,9 @@ def permutation_importance_test(fn, cindex) -> bool:
             return
         advice = ""
         if unimportant > 0.9:
-            advice = "importance is |baseline - mean permuted performance|: subtract from the baseline"
+            advice = (
+                "importance is |baseline - mean permuted performance|: subtract from the baseline"
+            )
         elif important < 0.05 and unimportant > 0.3:
             advice = "permute the feature you are scoring, not another column"
         elif important < 0.05 and unimportant < 0.05:
@@ -461,5 +483,7 @@ def hint(exercise: str) -> None:
         raise ValueError(f"Unknown exercise {exercise!r}. Exercises with hints: {list(HINTS)}")
     shown = _hints_shown.get(exercise, 0)
     hints = HINTS[exercise]
-    print(f"Hint {min(shown, len(hints) - 1) + 1} of {len(hints)}: {hints[min(shown, len(hints) - 1)]}")
+    print(
+        f"Hint {min(shown, len(hints) - 1) + 1} of {len(hints)}: {hints[min(shown, len(hints) - 1)]}"
+    )
     _hints_shown[exercise] = shown + 1

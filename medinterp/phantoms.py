@@ -191,7 +191,11 @@ def _sample_anatomy(rng, findings) -> _Anatomy:
         lateral=+1,
     )
     # Drawn whether used or not, so the rest of the patient is the same either way.
-    collapse_right, dome_rise, shift_size = rng.random() < 0.5, rng.uniform(8, 15), rng.uniform(2, 6)
+    collapse_right, dome_rise, shift_size = (
+        rng.random() < 0.5,
+        rng.uniform(8, 15),
+        rng.uniform(2, 6),
+    )
     shift, collapsed_side = 0.0, None
     if "Atelectasis" in findings:
         # Volume loss: the hemidiaphragm rises and the mediastinum moves towards that side.
@@ -558,7 +562,9 @@ class _Canvas:
             for _ in range(int(self.rng.integers(4, 9))):
                 y = int(self.rng.uniform(lung.dome_apex - 35, lung.dome_apex - 5))
                 x = int(lung.cx + lung.lateral * lung.ax * self.rng.uniform(0.7, 0.95))
-                cv2.line(septal, (x, y), (x - lung.lateral * int(self.rng.integers(5, 10)), y), 1, 1)
+                cv2.line(
+                    septal, (x, y), (x - lung.lateral * int(self.rng.integers(5, 10)), y), 1, 1
+                )
         septal = septal.astype(bool) & self.lungs
         self.image += 0.15 * strength * septal
         self.masks["Edema"] = (haze > 0.4) | cv2.dilate(
@@ -579,7 +585,9 @@ class _Canvas:
         brightness = acquisition_rng.uniform(-0.05, 0.05)
         gamma = acquisition_rng.uniform(0.8, 1.25)
         image = np.clip(image * contrast + brightness, 0, 1) ** gamma
-        grain = cv2.GaussianBlur(noise_rng.standard_normal((size, size)).astype(np.float32), (0, 0), 0.8)
+        grain = cv2.GaussianBlur(
+            noise_rng.standard_normal((size, size)).astype(np.float32), (0, 0), 0.8
+        )
         image += grain * noise_rng.uniform(0.015, 0.04) + noise_rng.normal(0, 0.01, (size, size))
         image = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
         labels = np.zeros(len(LABELS), int)

@@ -50,7 +50,11 @@ def tree_shap_values(
     chunks = []
     starts = range(0, len(X), chunk_size)
     for start in tqdm(starts, desc="SHAP values", unit="chunk", disable=not progress):
-        part = X.iloc[start : start + chunk_size] if hasattr(X, "iloc") else X[start : start + chunk_size]
+        part = (
+            X.iloc[start : start + chunk_size]
+            if hasattr(X, "iloc")
+            else X[start : start + chunk_size]
+        )
         raw = explainer.shap_values(part)
         chunks.append(select_class(raw, class_index, n_samples=len(part), n_features=n_features))
     return np.concatenate(chunks) if chunks else np.zeros((0, n_features))

@@ -111,9 +111,7 @@ def train(
     from medinterp.xray import preprocess
 
     val_images, val_labels, _ = phantoms.generate(validation_size, seed=phantoms.VALIDATION_SEED)
-    stream = _phantom_stream(
-        phantoms.TRAIN_SEED, batch_size, steps_per_epoch, mean, std, workers=2
-    )
+    stream = _phantom_stream(phantoms.TRAIN_SEED, batch_size, steps_per_epoch, mean, std, workers=2)
     model.fit(
         stream,
         epochs=epochs,

@@ -271,7 +271,9 @@ class ShapExplorer(_Explorer):
 
     def _switch_mode(self):
         by_rank = self.pick_by.value == "risk rank"
-        self.individual.min, self.individual.max = (1, len(self.X)) if by_rank else (0, len(self.X) - 1)
+        self.individual.min, self.individual.max = (
+            (1, len(self.X)) if by_rank else (0, len(self.X) - 1)
+        )
         self.draw_force()
 
     def current_individual(self) -> int:

@@ -7,9 +7,9 @@ import pytest
 from medinterp import grading
 from medinterp.gradcam import grad_cam
 from medinterp.gradcam_display import show_gradcam
-from medinterp.xray import load_image_normalize
 from medinterp.importance import permute_feature as correct_permute_feature
 from medinterp.metrics import cindex
+from medinterp.xray import load_image_normalize
 
 # --- permute_feature ----------------------------------------------------------------------
 
@@ -122,7 +122,9 @@ def pi_correct(X, y, model, metric, num_samples=100):
 def pi_no_baseline(X, y, model, metric, num_samples=100):
     _baseline(X, y, model, metric)
     values = [
-        np.mean([metric(y, model.predict_proba(pf_correct(X, f))[:, 1]) for _ in range(num_samples)])
+        np.mean(
+            [metric(y, model.predict_proba(pf_correct(X, f))[:, 1]) for _ in range(num_samples)]
+        )
         for f in X.columns
     ]
     return pd.DataFrame([values], index=["importance"], columns=X.columns)
@@ -131,7 +133,10 @@ def pi_no_baseline(X, y, model, metric, num_samples=100):
 def pi_never_permutes(X, y, model, metric, num_samples=100):
     baseline = _baseline(X, y, model, metric)
     values = [
-        abs(baseline - np.mean([metric(y, model.predict_proba(X)[:, 1]) for _ in range(num_samples)]))
+        abs(
+            baseline
+            - np.mean([metric(y, model.predict_proba(X)[:, 1]) for _ in range(num_samples)])
+        )
         for _ in X.columns
     ]
     return pd.DataFrame([values], index=["importance"], columns=X.columns)
@@ -209,7 +214,7 @@ def test_wrong_feature_gets_pointed_advice(capsys):
 
 # --- not attempted ------------------------------------------------------------------------
 
-TEMPLATE = '''
+TEMPLATE = """
 def permute_feature(df, feature):
     ### START CODE HERE (REPLACE INSTANCES OF 'None' with your code) ###
     permuted_df = None
@@ -217,7 +222,7 @@ def permute_feature(df, feature):
     permuted_df[feature] = None
     ### END CODE HERE ###
     return permuted_df
-'''
+"""
 
 
 def _define(source, tmp_path, name):
@@ -373,6 +378,7 @@ def test_grad_cam_bank_rejected(wrong, capsys):
 
 def _course_compute_gradcam(normalize=True, by_position=False, reverse=False, give_back=True):
     """A compute_gradcam variant that calls the global show_gradcam, as a notebook cell does."""
+
     def compute_gradcam(model, img, mean, std, data_dir, df, labels, selected_labels, layer_name):
         size = model.inputs[0].shape[1]
         if not normalize:

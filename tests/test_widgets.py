@@ -4,7 +4,6 @@ import ipywidgets as w
 import numpy as np
 import pytest
 
-from medinterp import LABELS
 from medinterp.widgets import ImportanceExplorer, ShapExplorer, XrayExplorer
 
 
@@ -49,7 +48,9 @@ def test_new_image_changes_overlays_and_reports_pointing(xray):
     assert xray.state["pointing"]["Cardiomegaly"] in ("hit", "miss")
     absent = [label for label in xray.state["labels"] if label not in dataset.labels(index)]
     assert all(xray.state["pointing"][label] is None for label in absent)
-    assert any(not np.array_equal(a, b) for a, b in zip(before, xray.state["overlays"], strict=False))
+    assert any(
+        not np.array_equal(a, b) for a, b in zip(before, xray.state["overlays"], strict=False)
+    )
 
 
 def test_opacity_reblends_without_recomputing(xray, monkeypatch):

@@ -103,7 +103,7 @@ def test_example_set_covers_every_label():
     assert (counts >= examples.EXAMPLES_PER_LABEL).all()
     assert (shipped.df[list(LABELS)].sum(axis=1) == 0).sum() >= examples.NORMAL_EXAMPLES
     np.testing.assert_array_equal(shipped.masks.any(axis=(2, 3)), shipped.df[list(LABELS)] == 1)
-    assert shipped.labels(0) == [l for l in LABELS if shipped.df.iloc[0][l]]
+    assert shipped.labels(0) == [label for label in LABELS if shipped.df.iloc[0][label]]
 
 
 def test_example_set_missing_folder(tmp_path):

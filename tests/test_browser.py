@@ -1,0 +1,185 @@
+"""The explorers in a real JupyterLab, driven by Playwright in Debian's chromium.
+
+JupyterLab runs on 127.0.0.1 with a token and is stopped by its own PID. Screenshots go to
+``test-artifacts/``.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+STARTUP_SECONDS = 60
+WIDGET_SECONDS = 240
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+    reason="Debian's chromium is not installed (apt-get install chromium)",
+)
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _write_notebook(folder: Path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("from medinterp.widgets import ShapExplorer, XrayExplorer"),
+        nbformat.v4.new_code_cell("xray = XrayExplorer()\nxray"),
+        nbformat.v4.new_code_cell("shap_explorer = ShapExplorer()\nshap_explorer"),
+    ]
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    nbformat.write(notebook, folder / "explorers.ipynb")
+
+
+def _server_pids(port):
+    listing = subprocess.run(
+        [sys.executable, "-m", "jupyter", "server", "list", "--json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    pids = []
+    for line in listing.stdout.splitlines():
+        try:
+            server = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if server.get("port") == port:
+            pids.append(server["pid"])
+    return pids
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lab")
+    _write_notebook(folder)
+    port, token = _free_port(), secrets.token_hex(16)
+    log = open(folder / "jupyterlab.log", "w")  # noqa: SIM115 - closed in teardown
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={folder}", "--ServerApp.port_retries=0"],
+        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, JUPYTER_PLATFORM_DIRS="1"),
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"JupyterLab did not start:\n{(folder / 'jupyterlab.log').read_text()}")
+            time.sleep(0.5)
+    yield base, token
+    for pid in set(_server_pids(port)) | {process.pid}:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    shutil.copy(folder / "jupyterlab.log", ARTIFACTS / "jupyterlab.log")
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    base, token = lab
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{base}/lab/tree/explorers.ipynb?token={token}")
+        page.locator(".jp-Notebook").wait_for(timeout=STARTUP_SECONDS * 1000)
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        page.locator(".medinterp-xray-explorer .medinterp-tile").first.wait_for(
+            timeout=WIDGET_SECONDS * 1000
+        )
+        page.locator(".medinterp-shap-explorer img").first.wait_for(timeout=WIDGET_SECONDS * 1000)
+        page.screenshot(path=ARTIFACTS / "explorers_loaded.png", full_page=True)
+        yield page
+        browser.close()
+
+
+def _tiles(page):
+    return page.locator(".medinterp-xray-explorer .medinterp-tile")
+
+
+def _wait_for_change(read, before, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = read()
+        if now != before:
+            return now
+        time.sleep(0.25)
+    return read()
+
+
+def test_label_checkbox_and_image_picker_change_overlays(page):
+    explorer = page.locator(".medinterp-xray-explorer")
+    assert _tiles(page).count() == 4  # original + Cardiomegaly, Mass, Edema
+
+    def sources():
+        return [_tiles(page).nth(i).get_attribute("src") for i in range(_tiles(page).count())]
+
+    before = sources()
+    explorer.get_by_label("Nodule").check()
+    after_checkbox = _wait_for_change(sources, before)
+    assert len(after_checkbox) == 5
+    page.screenshot(path=ARTIFACTS / "xray_after_checkbox.png", full_page=True)
+
+    first_overlay = _tiles(page).nth(1).screenshot()
+    explorer.locator("select").first.select_option(index=3)
+    after_image = _wait_for_change(sources, after_checkbox)
+    assert after_image[1:] != after_checkbox[1:]
+    assert _tiles(page).nth(1).screenshot() != first_overlay  # the pixels changed, too
+    page.screenshot(path=ARTIFACTS / "xray_after_image.png", full_page=True)
+
+
+def test_shap_feature_dropdown_changes_plot(page):
+    explorer = page.locator(".medinterp-shap-explorer")
+    plot = explorer.locator(".jp-OutputArea-output img").first
+
+    def source():
+        return plot.get_attribute("src")
+
+    before_pixels = plot.screenshot()
+    before = source()
+    explorer.locator("select").first.select_option(label="Systolic BP")
+    assert _wait_for_change(source, before) != before
+    assert plot.screenshot() != before_pixels
+    page.screenshot(path=ARTIFACTS / "shap_after_feature.png", full_page=True)
