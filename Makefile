@@ -28,8 +28,9 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# Jupyter refuses to run as root unless told (containers and CI machines run as root).
 lab: $(VENV)/.installed
-	$(BIN)/jupyter lab $(if $(wildcard $(STUDENT_NOTEBOOK)),$(STUDENT_NOTEBOOK),notebooks)
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(STUDENT_NOTEBOOK)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -13,12 +13,20 @@ import platform
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import bench_cindex, bench_gradcam, bench_importance, bench_notebook, bench_widgets
+from benchmarks import (
+    bench_cindex,
+    bench_gradcam,
+    bench_importance,
+    bench_notebook,
+    bench_phantoms,
+    bench_widgets,
+)
 
 SCRIPTS = {
     "gradcam": bench_gradcam,
     "importance": bench_importance,
     "cindex": bench_cindex,
+    "phantoms": bench_phantoms,
     "widgets": bench_widgets,
     "notebook": bench_notebook,
 }

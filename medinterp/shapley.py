@@ -136,7 +136,10 @@ def plot_force(
 def plot_summary(shap_values: np.ndarray, X: pd.DataFrame, max_display: int = 18):
     """Beeswarm summary plot: one dot per individual and feature, colored by its value."""
     figure = plt.figure()
-    shap.summary_plot(shap_values, X, max_display=max_display, show=False)
+    # A seeded generator makes the beeswarm's vertical jitter the same on every run.
+    shap.summary_plot(
+        shap_values, X, max_display=max_display, show=False, rng=np.random.default_rng(0)
+    )
     plt.close(figure)
     return figure
 

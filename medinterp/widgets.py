@@ -14,13 +14,14 @@ in the explorer instead of disappearing into the log.
 from __future__ import annotations
 
 import html
+import io
 import traceback
 
 import cv2
 import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import clear_output, display
+from IPython.display import clear_output
 
 from medinterp import LABELS
 
@@ -32,6 +33,13 @@ def _png(rgb: np.ndarray) -> bytes:
     if not ok:
         raise ValueError("could not encode the image as PNG")
     return encoded.tobytes()
+
+
+def _figure_png(figure) -> bytes:
+    """A matplotlib figure as PNG bytes, whatever matplotlib backend the kernel uses."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 def _error_html(error: Exception) -> str:
@@ -253,8 +261,10 @@ class ShapExplorer(_Explorer):
         self.individual = w.BoundedIntText(
             value=1, min=1, max=len(X), description="Person", continuous_update=False
         )
-        self.dependence = w.Output()
-        self.force = w.Output()
+        self.dependence = w.Image(format="png")
+        self.force = w.Image(format="png")
+        self.dependence.add_class("medinterp-dependence-plot")
+        self.force.add_class("medinterp-force-plot")
         self.widget = w.VBox(
             [w.HBox([self.feature, self.interaction]), w.HBox([self.pick_by, self.individual]),
              self.message, self.dependence, self.force]
@@ -288,7 +298,7 @@ class ShapExplorer(_Explorer):
         figure = plot_dependence(
             self.feature.value, self.shap_values, self.X, interaction=self.interaction.value
         )
-        self._show(self.dependence, figure)
+        self.dependence.value = _figure_png(figure)
         self.state.update(
             feature=self.feature.value, interaction=self.interaction.value,
             dependence_figure=figure,
@@ -299,15 +309,9 @@ class ShapExplorer(_Explorer):
 
         row = self.current_individual()
         figure = plot_force(self.shap_values, self.base_value, self.X, row)
-        self._show(self.force, figure)
+        self.force.value = _figure_png(figure)
         rank = int(np.flatnonzero(self.by_risk == row)[0]) + 1
         self.state.update(individual=row, risk_rank=rank, force_figure=figure)
-
-    @staticmethod
-    def _show(output, figure):
-        with output:
-            clear_output(wait=True)
-            display(figure)
 
 
 class ImportanceExplorer(_Explorer):
@@ -348,24 +352,26 @@ class ImportanceExplorer(_Explorer):
             value=20, min=5, max=100, step=5, description="Samples", continuous_update=False
         )
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
-        self.output = w.Output()
+        self.progress = w.Output()
+        self.chart = w.Image(format="png")
         self.widget = w.VBox(
-            [w.HBox([self.metric, self.num_samples, self.run_button]), self.message, self.output]
-        )
+            [w.HBox([self.metric, self.num_samples, self.run_button]), self.message,
+             self.progress, self.chart]
+        )  # fmt: skip
         self.widget.add_class("medinterp-importance-explorer")
         self.run_button.on_click(self._guarded(self.run))
 
     def run(self):
         from medinterp.importance import permutation_importance_details
 
-        with self.output:
+        with self.progress:  # the tqdm.auto bar draws itself here
             clear_output(wait=True)
             result = permutation_importance_details(
                 self.X, self.y, self.model, self.metrics[self.metric.value],
                 num_samples=self.num_samples.value, random_state=0, progress=True,
             )  # fmt: skip
-            figure = _importance_figure(result, self.metric.value)
-            display(figure)
+        figure = _importance_figure(result, self.metric.value)
+        self.chart.value = _figure_png(figure)
         self.state.update(
             metric=self.metric.value, num_samples=self.num_samples.value, result=result,
             figure=figure,

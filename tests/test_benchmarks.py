@@ -12,6 +12,7 @@ def test_smoke_run_writes_a_table(tmp_path, nhanes_dir):
     assert sum("GradCAM" in m for m in measures) == 2
     assert sum("permutation importance" in m for m in measures) == 2
     assert sum("Explorer update" in m for m in measures) == 2
+    assert sum("phantoms.generate" in m for m in measures) == 1
     assert all(row.ours > 0 for row in rows)
     assert all(row.passed for row in rows if "c-index" in row.measure)  # equality holds
     text = output.read_text()

@@ -6,6 +6,7 @@ JupyterLab runs on 127.0.0.1 with a token and is stopped by its own PID. Screens
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -76,17 +77,33 @@ def _server_pids(port):
     return pids
 
 
+def _write_settings(folder: Path):
+    """JupyterLab user settings: render every cell (no windowing) and fetch no news."""
+    settings = {
+        "notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+    }
+    for name, values in settings.items():
+        path = folder / "@jupyterlab" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lab")
     _write_notebook(folder)
+    settings = tmp_path_factory.mktemp("settings")
+    _write_settings(settings)
     port, token = _free_port(), secrets.token_hex(16)
     log = open(folder / "jupyterlab.log", "w")  # noqa: SIM115 - closed in teardown
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={folder}", "--ServerApp.port_retries=0"],
-        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, JUPYTER_PLATFORM_DIRS="1"),
+         f"--ServerApp.root_dir={folder}", "--ServerApp.port_retries=0",
+         "--ServerApp.allow_root=True"],
+        stdout=log, stderr=subprocess.STDOUT,
+        env=dict(os.environ, JUPYTER_PLATFORM_DIRS="1", JUPYTERLAB_SETTINGS_DIR=str(settings)),
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_SECONDS
@@ -123,13 +140,20 @@ def page(lab):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{base}/lab/tree/explorers.ipynb?token={token}")
-        page.locator(".jp-Notebook").wait_for(timeout=STARTUP_SECONDS * 1000)
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_text("Run All Cells", exact=True).click()
-        page.locator(".medinterp-xray-explorer .medinterp-tile").first.wait_for(
-            timeout=WIDGET_SECONDS * 1000
-        )
-        page.locator(".medinterp-shap-explorer img").first.wait_for(timeout=WIDGET_SECONDS * 1000)
+        try:
+            page.locator(".jp-Notebook").wait_for(timeout=STARTUP_SECONDS * 1000)
+            # Wait for the kernel before running, or the run request can be lost.
+            page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=STARTUP_SECONDS * 1000)
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_text("Run All Cells", exact=True).click()
+            for selector in (".medinterp-xray-explorer .medinterp-tile",
+                             ".medinterp-shap-explorer .medinterp-dependence-plot"):  # fmt: skip
+                page.locator(selector).first.wait_for(
+                    state="attached", timeout=WIDGET_SECONDS * 1000
+                )
+        except Exception:
+            page.screenshot(path=ARTIFACTS / "explorers_failed.png", full_page=True)
+            raise
         page.screenshot(path=ARTIFACTS / "explorers_loaded.png", full_page=True)
         yield page
         browser.close()
@@ -172,7 +196,7 @@ def test_label_checkbox_and_image_picker_change_overlays(page):
 
 def test_shap_feature_dropdown_changes_plot(page):
     explorer = page.locator(".medinterp-shap-explorer")
-    plot = explorer.locator(".jp-OutputArea-output img").first
+    plot = explorer.locator(".medinterp-dependence-plot")
 
     def source():
         return plot.get_attribute("src")

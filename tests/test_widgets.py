@@ -103,6 +103,7 @@ def test_shap_dependence_follows_feature(shap_explorer):
     shap_explorer.feature.value = "Systolic BP"
     figure = shap_explorer.state["dependence_figure"]
     assert figure is not first
+    assert shap_explorer.dependence.value[:4] == b"\x89PNG"
     assert figure.axes[0].get_xlabel() == "Systolic BP"
     shap_explorer.interaction.value = "Sex"
     assert any("Sex" in axis.get_ylabel() for axis in shap_explorer.state["dependence_figure"].axes)
