@@ -261,8 +261,8 @@ class ShapExplorer(_Explorer):
         self.individual = w.BoundedIntText(
             value=1, min=1, max=len(X), description="Person", continuous_update=False
         )
-        self.dependence = w.Image(format="png")
-        self.force = w.Image(format="png")
+        self.dependence = w.Image(format="png", layout=w.Layout(width="560px"))
+        self.force = w.Image(format="png", layout=w.Layout(width="900px"))
         self.dependence.add_class("medinterp-dependence-plot")
         self.force.add_class("medinterp-force-plot")
         self.widget = w.VBox(
@@ -353,7 +353,7 @@ class ImportanceExplorer(_Explorer):
         )
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.progress = w.Output()
-        self.chart = w.Image(format="png")
+        self.chart = w.Image(format="png", layout=w.Layout(width="560px"))
         self.widget = w.VBox(
             [w.HBox([self.metric, self.num_samples, self.run_button]), self.message,
              self.progress, self.chart]

@@ -88,9 +88,13 @@ class WeightsHashError(ValueError):
     """A weights file does not match the sha256 recorded for it."""
 
 
-def model_metadata() -> dict:
-    """What the shipped model was trained with: input size, labels, mean/std, weights hash."""
-    return json.loads((_assets() / METADATA_FILE).read_text())
+def model_metadata(folder=None) -> dict:
+    """What a model was trained with: input size, labels, mean/std, weights hash.
+
+    ``folder`` holds the weights and their metadata; by default the shipped model's.
+    """
+    folder = Path(folder) if folder else Path(str(_assets()))
+    return json.loads((folder / METADATA_FILE).read_text())
 
 
 def load_xray_model(weights_path=None):
@@ -99,8 +103,9 @@ def load_xray_model(weights_path=None):
     Parameters
     ----------
     weights_path : path-like, optional
-        A ``.weights.h5`` file; by default the weights shipped with the package. The file's
-        sha256 must match the one recorded in the package's model metadata.
+        A ``.weights.h5`` file; by default the weights shipped with the package. Its sha256
+        must match the one recorded in the metadata file beside it (``xray_densenet.json``,
+        as ``python -m medinterp.train_xray`` writes it), or else in the shipped metadata.
 
     Raises
     ------
@@ -109,8 +114,9 @@ def load_xray_model(weights_path=None):
     WeightsHashError
         The weights file is corrupt or not the shipped one.
     """
-    metadata = model_metadata()
     path = Path(weights_path) if weights_path else Path(str(_assets() / WEIGHTS_FILE))
+    beside = path.parent / METADATA_FILE
+    metadata = model_metadata(path.parent if beside.is_file() else None)
     if not path.is_file():
         raise FileNotFoundError(
             f"No weights file at {path}. Train them with `python -m medinterp.train_xray` "

@@ -1,25 +1,9 @@
-import itertools
-
 import numpy as np
 import pytest
 from lifelines.utils import concordance_index
 
+from benchmarks.bench_importance import quadratic_cindex  # the course's pairwise loop
 from medinterp.metrics import cindex
-
-
-def quadratic_cindex(y, scores):
-    """Independent reference: every permissible pair, one at a time."""
-    concordant = permissible = 0.0
-    for i, j in itertools.combinations(range(len(y)), 2):
-        if y[i] == y[j]:
-            continue
-        permissible += 1
-        positive, negative = (i, j) if y[i] == 1 else (j, i)
-        if scores[positive] > scores[negative]:
-            concordant += 1
-        elif scores[positive] == scores[negative]:
-            concordant += 0.5
-    return concordant / permissible
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -1,0 +1,89 @@
+"""The shipped X-ray model: weights hash, architecture, quality on fresh phantoms, training."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from medinterp import LABELS, load_xray_model, phantoms
+from medinterp.xray import (
+    METADATA_FILE,
+    WEIGHTS_FILE,
+    WeightsHashError,
+    _assets,
+    model_metadata,
+    preprocess,
+)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_xray_model()
+
+
+def test_architecture_reads_like_densenet(model):
+    names = [layer.name for layer in model.layers]
+    for name in ("conv1_conv", "pool1", "conv2_block1_concat", "pool2_pool", "conv3_block8_concat",
+                 "bn", "relu", "avg_pool", "predictions"):  # fmt: skip
+        assert name in names
+    assert tuple(model.get_layer("relu").output.shape[1:3]) == (16, 16)  # at least 8x8
+    assert model.outputs[0].shape[-1] == 14
+    assert model.get_layer("predictions").activation.__name__ == "sigmoid"
+
+
+def test_metadata_is_consistent(model):
+    metadata = model_metadata()
+    assert metadata["labels"] == list(LABELS)
+    assert metadata["input_size"] == model.inputs[0].shape[1]
+    assert 0 < metadata["std"] and 0 < metadata["mean"] < 255
+
+
+def test_model_separates_findings_on_fresh_phantoms(model):
+    """A quick quality floor on 200 unseen phantoms (the full table is in the model card)."""
+    from sklearn.metrics import roc_auc_score
+
+    images, labels, _ = phantoms.generate(200, seed=phantoms.EVALUATION_SEED, start=5000)
+    scores = model.predict_on_batch(preprocess(images))
+    aucs = [
+        roc_auc_score(labels[:, j], scores[:, j]) for j in range(14) if 0 < labels[:, j].sum() < 200
+    ]
+    assert np.mean(aucs) > 0.85, aucs
+
+
+def test_corrupt_weights_are_refused(tmp_path):
+    shutil.copy(_assets() / WEIGHTS_FILE, tmp_path / WEIGHTS_FILE)
+    with open(tmp_path / WEIGHTS_FILE, "r+b") as handle:
+        handle.seek(4096)
+        handle.write(b"\x00\x01\x02\x03")
+    with pytest.raises(WeightsHashError, match="sha256"):
+        load_xray_model(tmp_path / WEIGHTS_FILE)
+
+
+def test_missing_weights_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train_xray"):
+        load_xray_model(tmp_path / WEIGHTS_FILE)
+
+
+def test_training_smoke_is_deterministic(tmp_path):
+    """The training code runs end to end on a few images and repeats itself bit for bit."""
+    from medinterp.train_xray import train
+
+    weights = []
+    for run in ("first", "second"):
+        output = tmp_path / run
+        train(
+            epochs=1,
+            steps_per_epoch=2,
+            batch_size=4,
+            output_dir=output,
+            validation_size=8,
+            verbose=0,
+        )
+        metadata = json.loads((output / METADATA_FILE).read_text())
+        assert metadata["training"]["images_seen"] == 8
+        assert metadata["labels"] == list(LABELS)
+        trained = load_xray_model(output / WEIGHTS_FILE)
+        weights.append(trained.get_weights())
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
