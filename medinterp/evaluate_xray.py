@@ -64,6 +64,13 @@ def _markdown(table: pd.DataFrame, formats: dict) -> str:
 def model_card(auc: pd.DataFrame, localization: pd.DataFrame, metadata: dict) -> str:
     """The model card's Markdown text."""
     training = metadata["training"]
+    per_label = localization.drop(index="overall")["pointing_game"].sort_values()
+    overall_pointing = localization.loc["overall", "pointing_game"]
+    energy_ratio = (
+        localization.loc["overall", "energy_in_mask"] / localization.loc["overall", "mask_area"]
+    )
+    best = ", ".join(f"{label} ({value:.2f})" for label, value in per_label[::-1][:3].items())
+    worst = ", ".join(f"{label} ({value:.2f})" for label, value in per_label[:3].items())
     auc_text = _markdown(auc, {"positives": "{:.0f}", "auc": "{:.3f}"})
     localization_text = _markdown(
         localization,
@@ -119,8 +126,14 @@ map would score.
 ## Limits
 - The phantoms are caricatures: each finding has one textbook look, the anatomy is a few
   ellipses, and there are no devices, lines, positioning errors or lateral views.
-- Small or thin findings (nodules, pleural thickening, plate atelectasis) are harder to point
-  at with a 16x16 map than large ones.
+- GradCAM's maximum lands inside the mask in {overall_pointing:.0%} of all cases, far from the
+  project's goal of 80 %. It does best for {best} and worst for {worst}. Two likely
+  reasons, not yet measured: small or thin findings (nodules, pleural thickening, plate
+  atelectasis) are hard to hit with a 16x16 map, and findings that change the anatomy carry
+  signs outside their mask (the flattened diaphragm of emphysema, the raised hemidiaphragm of
+  atelectasis) that the model may use instead. The energy in the mask is still {energy_ratio:.1f} times what a uniform map
+  would get, so the maps are informative, but a student should not read a hot spot as
+  "the lesion is here". That is the lesson of section 2.5 of the notebook.
 """
 
 

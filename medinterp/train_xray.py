@@ -1,6 +1,6 @@
 """Train the shipped chest X-ray model from scratch on freshly rendered phantoms.
 
-    python -m medinterp.train_xray            # the shipped weights (about 50 min on 2 cores)
+    python -m medinterp.train_xray            # the shipped weights (47 min on 2 cores here)
     python -m medinterp.train_xray --help
 
 Every batch is rendered on the fly from the training stream (``phantoms.TRAIN_SEED``), so
