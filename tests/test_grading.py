@@ -376,7 +376,9 @@ def test_grad_cam_bank_rejected(wrong, capsys):
 # --- compute_gradcam ------------------------------------------------------------------------
 
 
-def _course_compute_gradcam(normalize=True, by_position=False, reverse=False, give_back=True):
+def _course_compute_gradcam(
+    normalize=True, by_position=False, reverse=False, give_back=True, layer=None, first_three=False
+):
     """A compute_gradcam variant that calls the global show_gradcam, as a notebook cell does."""
 
     def compute_gradcam(model, img, mean, std, data_dir, df, labels, selected_labels, layer_name):
@@ -386,6 +388,8 @@ def _course_compute_gradcam(normalize=True, by_position=False, reverse=False, gi
         image = load_image_normalize(data_dir / img, mean, std, H=size, W=size)
         predictions = model.predict(image, verbose=0)
         chosen = list(reversed(selected_labels)) if reverse else list(selected_labels)
+        chosen = list(labels[:3]) if first_three else chosen
+        layer_name = layer or layer_name
         cams, probabilities = [], []
         for position, label in enumerate(chosen):
             index = position if by_position else labels.index(label)
@@ -402,6 +406,8 @@ COMPUTE_GRADCAM_BANK = {
     "indexes labels by position": (dict(by_position=True), "selected label's position"),
     "labels in the wrong order": (dict(reverse=True), "labels are the selected ones"),
     "returns nothing": (dict(give_back=False), "returns the figure"),
+    "a hard-coded layer": (dict(layer="conv3_block4_concat"), "map for Cardiomegaly"),
+    "the first three labels instead of the selected": (dict(first_three=True), "labels are the"),
 }
 
 
