@@ -230,15 +230,15 @@ def grad_cam_test(fn, tolerance: float = 0.01) -> bool:
 def _diagnose_gradcam(model, image, category, layer, got):
     from medinterp.gradcam import grad_cam
 
+    for mistake, cam in _gradcam_mistakes(model, image, category, layer).items():
+        if np.abs(got - cam).mean() < 0.01:
+            return f"your map {mistake}"
     for other in range(len(LABELS)):
         if other != category and np.abs(got - grad_cam(model, image, other, layer)).mean() < 0.01:
             return (
                 f"your map is the one for {LABELS[other]} (index {other}): "
                 "use category_index to pick the class score"
             )
-    for mistake, cam in _gradcam_mistakes(model, image, category, layer).items():
-        if np.abs(got - cam).mean() < 0.01:
-            return f"your map {mistake}"
     return "follow the steps: gradient of the class score, mean over positions, weighted sum, ReLU, resize, divide by max"
 
 
