@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 STARTUP_SECONDS = 60
 WIDGET_SECONDS = 240
+UPDATE_SECONDS = 60
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists() and not os.environ.get("CI"),
@@ -163,47 +164,32 @@ def _tiles(page):
     return page.locator(".medinterp-xray-explorer .medinterp-tile")
 
 
-def _wait_for_change(read, before, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        now = read()
-        if now != before:
-            return now
-        time.sleep(0.25)
-    return read()
-
-
 def test_label_checkbox_and_image_picker_change_overlays(page):
+    from playwright.sync_api import expect
+
     explorer = page.locator(".medinterp-xray-explorer")
-    assert _tiles(page).count() == 4  # original + Cardiomegaly, Mass, Edema
-
-    def sources():
-        return [_tiles(page).nth(i).get_attribute("src") for i in range(_tiles(page).count())]
-
-    before = sources()
+    expect(_tiles(page)).to_have_count(4)  # original + Cardiomegaly, Mass, Edema
     explorer.get_by_label("Nodule").check()
-    after_checkbox = _wait_for_change(sources, before)
-    assert len(after_checkbox) == 5
+    expect(_tiles(page)).to_have_count(5, timeout=UPDATE_SECONDS * 1000)
+    expect(explorer.get_by_text("Nodule: p=")).to_be_visible(timeout=UPDATE_SECONDS * 1000)
     page.screenshot(path=ARTIFACTS / "xray_after_checkbox.png", full_page=True)
 
-    first_overlay = _tiles(page).nth(1).screenshot()
+    first_overlay = _tiles(page).nth(1)
+    source, pixels = first_overlay.get_attribute("src"), first_overlay.screenshot()
     explorer.locator("select").first.select_option(index=3)
-    after_image = _wait_for_change(sources, after_checkbox)
-    assert after_image[1:] != after_checkbox[1:]
-    assert _tiles(page).nth(1).screenshot() != first_overlay  # the pixels changed, too
+    expect(first_overlay).not_to_have_attribute("src", source, timeout=UPDATE_SECONDS * 1000)
+    expect(_tiles(page)).to_have_count(5)
+    assert first_overlay.screenshot() != pixels  # the rendered pixels changed, too
     page.screenshot(path=ARTIFACTS / "xray_after_image.png", full_page=True)
 
 
 def test_shap_feature_dropdown_changes_plot(page):
+    from playwright.sync_api import expect
+
     explorer = page.locator(".medinterp-shap-explorer")
     plot = explorer.locator(".medinterp-dependence-plot")
-
-    def source():
-        return plot.get_attribute("src")
-
-    before_pixels = plot.screenshot()
-    before = source()
+    source, pixels = plot.get_attribute("src"), plot.screenshot()
     explorer.locator("select").first.select_option(label="Systolic BP")
-    assert _wait_for_change(source, before) != before
-    assert plot.screenshot() != before_pixels
+    expect(plot).not_to_have_attribute("src", source, timeout=UPDATE_SECONDS * 1000)
+    assert plot.screenshot() != pixels
     page.screenshot(path=ARTIFACTS / "shap_after_feature.png", full_page=True)
