@@ -38,7 +38,8 @@ def _png(rgb: np.ndarray) -> bytes:
 def _figure_png(figure) -> bytes:
     """A matplotlib figure as PNG bytes, whatever matplotlib backend the kernel uses."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    # No bbox_inches="tight": it draws the figure twice, the slowest part of an update.
+    figure.savefig(buffer, format="png", dpi=80)
     return buffer.getvalue()
 
 
@@ -248,6 +249,7 @@ class ShapExplorer(_Explorer):
         explainer = tree_explainer(model)
         self.shap_values = tree_shap_values(explainer, X, progress=True)
         self.base_value = expected_value(explainer)
+        self._auto_interactions: dict[str, str] = {}
         risk = model.predict_proba(X)[:, 1]
         self.by_risk = np.argsort(-risk, kind="stable")
 
@@ -292,12 +294,25 @@ class ShapExplorer(_Explorer):
             return int(self.by_risk[self.individual.value - 1])
         return int(self.individual.value)
 
+    def _interaction(self, feature):
+        """The chosen coloring feature; for "auto", shap's strongest interaction, found once."""
+        import shap
+
+        if self.interaction.value != "auto":
+            return self.interaction.value
+        if feature not in self._auto_interactions:
+            order = shap.utils.approximate_interactions(feature, self.shap_values, self.X)
+            self._auto_interactions[feature] = self.X.columns[order[0]]
+        return self._auto_interactions[feature]
+
     def draw_dependence(self):
         from medinterp.shapley import plot_dependence
 
+        feature = self.feature.value
         figure = plot_dependence(
-            self.feature.value, self.shap_values, self.X, interaction=self.interaction.value
+            feature, self.shap_values, self.X, interaction=self._interaction(feature)
         )
+        figure.tight_layout()
         self.dependence.value = _figure_png(figure)
         self.state.update(
             feature=self.feature.value, interaction=self.interaction.value,
