@@ -465,11 +465,14 @@ class _Canvas:
         self._opacify(self._blur(shape, 1.0) * self.rng.uniform(0.6, 0.9) * self._severity())
         self.masks["Atelectasis"] = shape
 
-    def _draw_pneumothorax(self):
+    def _pleural_space(self):
+        """A random lung, its field clear of heart and mediastinum, and the depth into it."""
         side = self._random_side()
-        lung = self._lung(side)
         field = self._side(side) & ~self.heart & ~self.mediastinum
-        distance = self._distance_inside(field)
+        return self._lung(side), field, self._distance_inside(field)
+
+    def _draw_pneumothorax(self):
+        lung, field, distance = self._pleural_space()
         width = self.rng.uniform(7, 20)
         taper = np.clip((lung.cy + 0.3 * lung.ay - self.yy) / 40, 0, 1)
         lateral = (self.xx - lung.cx) * lung.lateral > -0.2 * lung.ax
@@ -482,10 +485,7 @@ class _Canvas:
         self.masks["Pneumothorax"] = band
 
     def _draw_pleural_thickening(self):
-        side = self._random_side()
-        lung = self._lung(side)
-        field = self._side(side) & ~self.heart & ~self.mediastinum
-        distance = self._distance_inside(field)
+        lung, field, distance = self._pleural_space()
         thickness = self.rng.uniform(3, 7) * (0.7 + 0.6 * self._smooth_noise(4))
         if self.rng.random() < 0.5:  # apical cap
             region = self.yy < lung.cy - 0.5 * lung.ay
