@@ -9,8 +9,8 @@ The pieces the course teaches one by one are public:
 3. :class:`GradCAM`: the same for many images and classes at once, with the hook built once
    and the gradient step compiled with ``tf.function``.
 
-Scoring against ground truth (:func:`pointing_game`, :func:`energy_in_mask`,
-:func:`evaluate_localization`) and the model-randomisation sanity check
+Scoring against ground truth (:func:`pointing_game`, :func:`pointing_ceiling`,
+:func:`peak_distance`, :func:`energy_in_mask`, :func:`evaluate_localization`) and the model-randomisation sanity check
 (:func:`randomize_weights`, :func:`sanity_check`) live here too. Drawing is in
 :mod:`medinterp.gradcam_display`.
 """
@@ -27,6 +27,7 @@ from medinterp import LABELS
 
 _hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_peak_cache: dict[tuple, np.ndarray] = {}
 
 
 # --- hooks ----------------------------------------------------------------------------
@@ -342,6 +343,56 @@ def pointing_game(cam, mask) -> bool:
     return bool(mask.flat[np.argmax(cam)])
 
 
+def reachable_peaks(grid_shape, input_shape, output_shape) -> np.ndarray:
+    """Where the maximum of a ``grid_shape`` map can land after upsampling, as a bool image.
+
+    A GradCAM map is computed on the layer's grid, resized (bilinear) to the input and then
+    to ``output_shape``. Bilinear interpolation never exceeds the grid values around it, so
+    the maximum of any map sits next to one grid node: one pixel per node. A finding whose
+    mask holds none of those pixels cannot win the pointing game at that resolution.
+    """
+    key = tuple(int(v) for v in (*grid_shape, *input_shape, *output_shape))
+    if key not in _peak_cache:
+        rows, columns = key[:2]
+        (in_h, in_w), (out_h, out_w) = key[2:4], key[4:6]
+        peaks = np.zeros((out_h, out_w), bool)
+        for node in range(rows * columns):
+            one_hot = np.zeros((rows, columns), np.float32)
+            one_hot.flat[node] = 1.0
+            at_input = cv2.resize(one_hot, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
+            at_output = cv2.resize(at_input, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+            peaks.flat[np.argmax(at_output)] = True
+        peaks.flags.writeable = False
+        _peak_cache[key] = peaks
+    return _peak_cache[key]
+
+
+def pointing_ceiling(mask, grid_shape, input_shape) -> bool:
+    """True when some map on ``grid_shape`` could point inside ``mask`` (see
+    :func:`reachable_peaks`): the best any GradCAM at that layer's resolution can do."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
+    return bool(np.any(mask & reachable_peaks(grid_shape, input_shape, mask.shape)))
+
+
+def peak_distance(cam, mask) -> float:
+    """Distance in pixels from the cam's maximum to the nearest mask pixel (0 for a hit).
+
+    An all-zero cam points nowhere: its distance is infinite, as :func:`pointing_game` calls
+    it a miss.
+    """
+    cam, mask = _check_pair(cam, mask)
+    if not mask.any():
+        raise ValueError("mask is empty: there is no finding to measure the distance to")
+    if not np.any(cam > 0):
+        return float("inf")
+    outside = (~mask).astype(np.uint8)
+    return float(
+        cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE).flat[np.argmax(cam)]
+    )
+
+
 def energy_in_mask(cam, mask) -> float:
     """Share of the cam's total mass that falls inside the mask (0 for an all-zero cam)."""
     cam, mask = _check_pair(cam, mask)
@@ -366,6 +417,9 @@ def evaluate_localization(
     -------
     pandas.DataFrame indexed by label
         ``cases``; ``pointing_game``: share of cases whose cam maximum is in the mask;
+        ``ceiling``: share that any map at the layer's resolution could hit
+        (:func:`pointing_ceiling`); ``within_one_cell``: share whose maximum is in the mask
+        or less than one layer cell away from it (:func:`peak_distance`);
         ``energy_in_mask``: mean share of cam mass in the mask; ``mask_area``: mean share of
         the image the mask covers (the energy a uniform map would get). A last row,
         ``overall``, pools all cases.
@@ -378,12 +432,13 @@ def evaluate_localization(
     seed = phantoms.EVALUATION_SEED if seed is None else seed
     metadata = model_metadata()
     engine = GradCAM.for_model(model, layer_name)
-    size = _input_shape(model)[0]
+    input_shape = _input_shape(model)[:2]
+    grid_shape = tuple(engine.hook.outputs[0].shape[1:3])
     rows = []
     for start in tqdm(range(0, n, batch_size), desc="Scoring GradCAM", disable=not progress):
         count = min(batch_size, n - start)
         images, labels, masks = phantoms.generate(count, seed=seed, start=start)
-        batch = preprocess(images, metadata["mean"], metadata["std"], size)
+        batch = preprocess(images, metadata["mean"], metadata["std"], input_shape[0])
         present = sorted(set(np.flatnonzero(labels.any(axis=0))))
         if not present:
             continue
@@ -394,31 +449,24 @@ def evaluate_localization(
                     continue
                 mask = masks[i, label]
                 cam = cv2.resize(cams[i, j], mask.shape[::-1], interpolation=cv2.INTER_LINEAR)
+                cell = max(mask.shape[0] / grid_shape[0], mask.shape[1] / grid_shape[1])
                 rows.append(
                     {
                         "label": LABELS[label],
                         "pointing_game": pointing_game(cam, mask),
+                        "ceiling": pointing_ceiling(mask, grid_shape, input_shape),
+                        "within_one_cell": peak_distance(cam, mask) <= cell,
                         "energy_in_mask": energy_in_mask(cam, mask),
                         "mask_area": float(mask.mean()),
                     }
                 )
     scores = pd.DataFrame(rows)
-    table = scores.groupby("label").agg(
-        cases=("pointing_game", "size"),
-        pointing_game=("pointing_game", "mean"),
-        energy_in_mask=("energy_in_mask", "mean"),
-        mask_area=("mask_area", "mean"),
-    )
+    measures = [column for column in scores.columns if column != "label"]
+    table = scores.groupby("label")[measures].mean()
+    table.insert(0, "cases", scores.groupby("label").size())
     table = table.reindex([label for label in LABELS if label in table.index])
-    overall = pd.DataFrame(
-        {
-            "cases": [len(scores)],
-            "pointing_game": [scores["pointing_game"].mean()],
-            "energy_in_mask": [scores["energy_in_mask"].mean()],
-            "mask_area": [scores["mask_area"].mean()],
-        },
-        index=["overall"],
-    )
+    overall = scores[measures].mean().to_frame("overall").T
+    overall.insert(0, "cases", len(scores))
     return pd.concat([table, overall])
 
 

@@ -1,5 +1,6 @@
 """GradCAM engine: hooks on every model structure, exactness, batching, bad input."""
 
+import cv2
 import keras
 import numpy as np
 import pytest
@@ -13,7 +14,10 @@ from medinterp.gradcam import (
     energy_in_mask,
     grad_cam,
     last_conv_layer,
+    peak_distance,
+    pointing_ceiling,
     pointing_game,
+    reachable_peaks,
 )
 
 
@@ -234,6 +238,65 @@ def test_pointing_game_and_energy():
     assert pointing_game(np.zeros((8, 8)), mask) is False
     with pytest.raises(ValueError, match="same shape"):
         pointing_game(cam, mask[:4])
+
+
+def _upsampled(grid_cam, input_size=128, output_size=256):
+    """The path evaluate_localization takes: GradCAM's resize to the input, then to the mask."""
+    at_input = gradcam._finish(grid_cam.astype(np.float32), input_size, input_size)
+    return cv2.resize(at_input, (output_size, output_size), interpolation=cv2.INTER_LINEAR)
+
+
+def test_reachable_peaks_one_per_grid_node_at_the_node():
+    peaks = reachable_peaks((16, 16), (128, 128), (256, 256))
+    rows, columns = np.nonzero(peaks)
+    # One pixel per node (not every pixel), inside the node's own 16 px cell.
+    assert len(rows) == 16 * 16
+    cells = rows // 16 * 16 + columns // 16
+    assert sorted(cells) == list(range(256))
+    # Inside the image a node's peak is its cell centre (16 k + 7.5), not a corner. On the
+    # border the resize replicates the edge node, and the first pixel of that plateau wins.
+    inner = (rows > 15) & (rows < 240) & (columns > 15) & (columns < 240)
+    assert np.abs(rows[inner] % 16 - 7.5).max() <= 0.5
+    assert np.abs(columns[inner] % 16 - 7.5).max() <= 0.5
+    assert set(rows[rows < 16]) == {0}
+    with pytest.raises(ValueError):
+        peaks[0, 0] = True  # shared between callers, so read-only
+
+
+def test_pointing_ceiling_bounds_every_map():
+    rng = np.random.default_rng(3)
+    on_node, between_nodes = np.zeros((256, 256), bool), np.zeros((256, 256), bool)
+    on_node[38:42, 38:42] = True  # holds the peak pixel of node (2, 2)
+    between_nodes[14:18, 30:34] = True  # a 4 px square on a cell corner
+    assert pointing_ceiling(on_node, (16, 16), (128, 128)) is True
+    assert pointing_ceiling(between_nodes, (16, 16), (128, 128)) is False
+    assert pointing_ceiling(between_nodes, (64, 64), (128, 128)) is True
+    hits = 0
+    for _ in range(200):
+        cam = _upsampled(rng.random((16, 16)))
+        y, x = rng.integers(20, 236, size=2)
+        mask = np.zeros((256, 256), bool)
+        cv2.circle(mask.view(np.uint8), (int(x), int(y)), int(rng.integers(2, 12)), 1, -1)
+        if pointing_game(cam, mask):
+            hits += 1
+            assert pointing_ceiling(mask, (16, 16), (128, 128)), (y, x)
+    assert hits > 0  # the property was exercised
+    with pytest.raises(ValueError, match="2-D"):
+        pointing_ceiling(np.zeros((2, 8, 8), bool), (4, 4), (8, 8))
+
+
+def test_peak_distance():
+    cam = np.zeros((8, 8))
+    cam[0, 0] = 1.0
+    mask = np.zeros((8, 8), bool)
+    mask[0, 5:] = True
+    assert peak_distance(cam, mask) == pytest.approx(5.0, abs=1e-3)
+    mask[3, 0] = True
+    assert peak_distance(cam, mask) == pytest.approx(3.0, abs=1e-3)
+    assert peak_distance(cam, np.ones((8, 8), bool)) == 0.0
+    assert peak_distance(np.zeros((8, 8)), mask) == np.inf
+    with pytest.raises(ValueError, match="empty"):
+        peak_distance(cam, np.zeros((8, 8), bool))
 
 
 def test_randomize_weights_cascades_and_leaves_model_alone(functional, images):

@@ -100,3 +100,49 @@ def test_gradcam_localizes_large_findings(model):
         assert table.loc[label, "pointing_game"] > 0.5, table
     others = table.drop(index="Emphysema")
     assert (others["energy_in_mask"] > others["mask_area"]).all(), table
+    # No map beats the best its resolution allows, and every hit is also a near miss.
+    assert (table["pointing_game"] <= table["ceiling"]).all(), table
+    assert (table["pointing_game"] <= table["within_one_cell"]).all(), table
+    assert table.loc["overall", "cases"] == table.drop(index="overall")["cases"].sum()
+
+
+def _card(overall_pointing):
+    import pandas as pd
+
+    from medinterp.evaluate_xray import model_card
+
+    labels = list(LABELS)
+    auc = pd.DataFrame({"positives": 10, "auc": 0.9}, index=[*labels, "mean"])
+    localization = pd.DataFrame(
+        {
+            "cases": 5,
+            "pointing_game": overall_pointing,
+            "ceiling": [0.4 if label == "Nodule" else 1.0 for label in labels] + [0.95],
+            "within_one_cell": 0.9,
+            "energy_in_mask": 0.2,
+            "mask_area": 0.05,
+        },
+        index=[*labels, "overall"],
+    )
+    metadata = dict(
+        model_metadata(), evaluation_n=1000, localization_n=500, localization_layer="relu",
+        localization_grid=16, image_size=256,
+    )  # fmt: skip
+    return model_card(auc, localization, metadata)
+
+
+def test_model_card_reports_the_goal_and_what_limits_it():
+    missed, met = _card(0.37), _card(0.85)
+    assert "**it is not met.**" in missed and "**it is met.**" not in missed
+    assert "**it is met.**" in met
+    # The resolution ceiling names only the labels it limits, with their values.
+    assert "less only for the smallest findings:\n  Nodule (0.40)." in missed
+    assert "| Nodule | 5 | 0.37 | 0.40 | 0.90 | 0.20 | 0.050 |" in missed
+    assert "one map cell\n(16 px)" in missed and "last spatial map 16x16" in missed
+
+
+def test_shipped_model_card_describes_the_shipped_weights():
+    card = (_assets() / "MODEL_CARD.md").read_text()
+    assert model_metadata()["weights_sha256"] in card, "run `make evaluate` after training"
+    for column in ("pointing_game", "ceiling", "within_one_cell", "energy_in_mask"):
+        assert f" {column} |" in card
