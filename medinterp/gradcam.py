@@ -10,9 +10,9 @@ The pieces the course teaches one by one are public:
    and the gradient step compiled with ``tf.function``.
 
 Scoring against ground truth (:func:`pointing_game`, :func:`pointing_ceiling`,
-:func:`peak_distance`, :func:`energy_in_mask`, :func:`evaluate_localization`) and the model-randomisation sanity check
-(:func:`randomize_weights`, :func:`sanity_check`) live here too. Drawing is in
-:mod:`medinterp.gradcam_display`.
+:func:`peak_distance`, :func:`energy_in_mask`, :func:`evaluate_localization`) and the
+model-randomisation sanity check (:func:`randomize_weights`, :func:`sanity_check`) live here
+too. Drawing is in :mod:`medinterp.gradcam_display`.
 """
 
 from __future__ import annotations
@@ -434,6 +434,7 @@ def evaluate_localization(
     engine = GradCAM.for_model(model, layer_name)
     input_shape = _input_shape(model)[:2]
     grid_shape = tuple(engine.hook.outputs[0].shape[1:3])
+    cell = max(phantoms.SIZE / grid_shape[0], phantoms.SIZE / grid_shape[1])  # in mask pixels
     rows = []
     for start in tqdm(range(0, n, batch_size), desc="Scoring GradCAM", disable=not progress):
         count = min(batch_size, n - start)
@@ -449,7 +450,6 @@ def evaluate_localization(
                     continue
                 mask = masks[i, label]
                 cam = cv2.resize(cams[i, j], mask.shape[::-1], interpolation=cv2.INTER_LINEAR)
-                cell = max(mask.shape[0] / grid_shape[0], mask.shape[1] / grid_shape[1])
                 rows.append(
                     {
                         "label": LABELS[label],
