@@ -106,7 +106,7 @@ def test_gradcam_localizes_large_findings(model):
     assert table.loc["overall", "cases"] == table.drop(index="overall")["cases"].sum()
 
 
-def _card(overall_pointing):
+def _card(overall_pointing, nodule_ceiling=0.4):
     import pandas as pd
 
     from medinterp.evaluate_xray import model_card
@@ -117,7 +117,7 @@ def _card(overall_pointing):
         {
             "cases": 5,
             "pointing_game": overall_pointing,
-            "ceiling": [0.4 if label == "Nodule" else 1.0 for label in labels] + [0.95],
+            "ceiling": [nodule_ceiling if label == "Nodule" else 1.0 for label in labels] + [0.95],
             "within_one_cell": 0.9,
             "energy_in_mask": 0.2,
             "mask_area": 0.05,
@@ -136,8 +136,10 @@ def test_model_card_reports_the_goal_and_what_limits_it():
     assert "**it is not met.**" in missed and "**it is met.**" not in missed
     assert "**it is met.**" in met
     # The resolution ceiling names only the labels it limits, with their values.
-    assert "less only for the smallest findings:\n  Nodule (0.40)." in missed
+    assert "labels whose ceiling is below 0.95: Nodule (0.40)." in missed
+    assert "below 0.95: none." in _card(0.37, nodule_ceiling=1.0)
     assert "| Nodule | 5 | 0.37 | 0.40 | 0.90 | 0.20 | 0.050 |" in missed
+    assert "90% of the maxima are inside the mask or within one map cell" in missed
     assert "one map cell\n(16 px)" in missed and "last spatial map 16x16" in missed
 
 
