@@ -14,7 +14,7 @@ ifneq ($(wildcard $(SHARED_NHANES)/NHANESI_subset_X.csv),)
 export MEDINTERP_DATA_DIR ?= $(SHARED_NHANES)
 endif
 
-.PHONY: lab test lint format bench model evaluate release execute clean
+.PHONY: lab test lint format bench model evaluate examples release execute clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +53,11 @@ model: $(VENV)/.installed
 	$(BIN)/python -m medinterp.train_xray
 
 evaluate: $(VENV)/.installed
-	$(BIN)/python -m medinterp.evaluate_xray
+	$(BIN)/python -m medinterp.evaluate_xray --output medinterp/assets/MODEL_CARD.md
+
+# Re-render the shipped example phantoms (a test checks they match the generator).
+examples: $(VENV)/.installed
+	$(BIN)/python -m medinterp.examples medinterp/assets/examples
 
 # The student notebook is generated from the solution notebook; never edit it by hand.
 release: $(VENV)/.installed

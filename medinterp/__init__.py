@@ -6,22 +6,7 @@ mortality forest with permutation importance and SHAP.
 
 __version__ = "0.1.0"
 
-LABELS = (
-    "Cardiomegaly",
-    "Emphysema",
-    "Effusion",
-    "Hernia",
-    "Infiltration",
-    "Mass",
-    "Nodule",
-    "Atelectasis",
-    "Pneumothorax",
-    "Pleural_Thickening",
-    "Pneumonia",
-    "Fibrosis",
-    "Edema",
-    "Consolidation",
-)
+from medinterp.labels import LABELS
 
 
 def __getattr__(name):

@@ -1,4 +1,5 @@
-"""Hash-checked access to the course's remote data files, and the NHANES I loader.
+"""Where the package's data lives: hash-checked remote files, the NHANES I loader, and the
+folder of files shipped with the package (:func:`assets_dir`).
 
 Every remote file has a pinned URL and a sha256 in :data:`REGISTRY`. Files are downloaded
 with pooch into the user's cache directory the first time they are needed. When the
@@ -8,13 +9,28 @@ and nothing is ever downloaded (tests and CI work this way).
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 import pooch
 from sklearn.model_selection import train_test_split
+
+__all__ = [
+    "assets_dir",
+    "cache_dir",
+    "fetch",
+    "load_nhanes",
+    "load_nhanes_raw",
+    "RemoteFile",
+    "REGISTRY",
+    "DataHashError",
+    "DataUnavailableError",
+]
 
 DATA_DIR_ENV = "MEDINTERP_DATA_DIR"
 CACHE_DIR_ENV = "MEDINTERP_CACHE_DIR"
@@ -57,6 +73,13 @@ class DataUnavailableError(OSError):
     """A data file is neither cached nor downloadable."""
 
 
+def assets_dir() -> Path:
+    """The folder of files shipped inside the package: model weights, their metadata and model
+    card, and the example phantoms. Read it freely; maintainer tools write to the repository's
+    copy only when given that path explicitly."""
+    return Path(str(resources.files("medinterp") / "assets"))
+
+
 def cache_dir() -> Path:
     """Folder where downloaded files are kept (``MEDINTERP_CACHE_DIR`` overrides it)."""
     override = os.environ.get(CACHE_DIR_ENV)
@@ -79,7 +102,7 @@ def fetch(name: str) -> Path:
 
     Raises
     ------
-    KeyError
+    ValueError
         ``name`` is not registered; the message lists the registered names.
     FileNotFoundError
         ``MEDINTERP_DATA_DIR`` is set but does not hold the file.
@@ -89,7 +112,7 @@ def fetch(name: str) -> Path:
         The file is not cached and could not be downloaded (for example, offline).
     """
     if name not in REGISTRY:
-        raise KeyError(f"Unknown data file {name!r}. Registered files: {sorted(REGISTRY)}")
+        raise ValueError(f"Unknown data file {name!r}. Registered files: {sorted(REGISTRY)}")
     remote = REGISTRY[name]
     local_dir = os.environ.get(DATA_DIR_ENV)
     if local_dir:
@@ -187,8 +210,16 @@ def load_nhanes(
     y_dev, y_test : pandas.Series
         0/1 integers named ``died_within_<horizon>y``.
     """
-    if time_horizon <= 0:
-        raise ValueError(f"time_horizon must be positive (years), got {time_horizon!r}")
+    _check_number(time_horizon, "time_horizon")
+    _check_number(test_size, "test_size")
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be a share strictly between 0 and 1, got {test_size}")
+    if not isinstance(keep_unknown_followup, bool):
+        raise TypeError(
+            f"keep_unknown_followup must be True or False, got {keep_unknown_followup!r}"
+        )
+    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
+        raise TypeError(f"random_state must be an integer, got {random_state!r}")
     X, y = load_nhanes_raw()
     if not keep_unknown_followup:
         known = y != 0
@@ -199,4 +230,18 @@ def load_nhanes(
     label_known = (time > time_horizon) | died
     X, time = X[label_known], time[label_known]
     label = (time < time_horizon).astype(int).rename(f"died_within_{time_horizon:g}y")
+    if label.nunique() < 2:
+        deaths = y[y > 0]
+        raise ValueError(
+            f"time_horizon={time_horizon} gives every person the same label. Choose a horizon "
+            f"in years between the shortest and longest recorded death times, "
+            f"{deaths.min():.2f} and {deaths.max():.2f}"
+        )
     return tuple(train_test_split(X, label, test_size=test_size, random_state=random_state))
+
+
+def _check_number(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")

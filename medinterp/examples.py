@@ -3,7 +3,8 @@
 Phantoms from ``phantoms.EXAMPLE_SEED``, picked in stream order so that every label appears
 at least twice and a few images are normal, as PNG files, a ``labels.csv`` with an ``Image``
 column and the 14 label columns (the course's layout), and one mask PNG per present finding.
-The files are committed, so notebook outputs never drift; ``python -m medinterp.examples``
+The files are committed, so notebook outputs never drift; ``python -m medinterp.examples
+medinterp/assets/examples`` (``make examples``)
 re-renders them and a test checks that the shipped copy matches the generator.
 """
 
@@ -12,14 +13,17 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
 
-from medinterp import LABELS, phantoms
+from medinterp import phantoms
+from medinterp.data import assets_dir
+from medinterp.labels import LABELS
+
+__all__ = ["ExampleSet", "examples_dir", "load_example_set", "select_examples", "write_example_set"]
 
 EXAMPLES_PER_LABEL = 2
 NORMAL_EXAMPLES = 4
@@ -27,7 +31,7 @@ NORMAL_EXAMPLES = 4
 
 def examples_dir() -> Path:
     """Folder of the shipped example set."""
-    return Path(str(resources.files("medinterp") / "assets" / "examples"))
+    return assets_dir() / "examples"
 
 
 def _image_name(index: int) -> str:
@@ -125,4 +129,9 @@ def load_example_set(directory=None) -> ExampleSet:
 
 
 if __name__ == "__main__":
-    print(write_example_set(sys.argv[1] if len(sys.argv) > 1 else examples_dir()))
+    if len(sys.argv) != 2:
+        sys.exit(
+            "usage: python -m medinterp.examples FOLDER  "
+            "(the repository's copy is medinterp/assets/examples)"
+        )
+    print(write_example_set(sys.argv[1]))

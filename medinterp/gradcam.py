@@ -9,10 +9,8 @@ The pieces the course teaches one by one are public:
 3. :class:`GradCAM`: the same for many images and classes at once, with the hook built once
    and the gradient step compiled with ``tf.function``.
 
-Scoring against ground truth (:func:`pointing_game`, :func:`pointing_ceiling`,
-:func:`peak_distance`, :func:`energy_in_mask`, :func:`evaluate_localization`) and the
-model-randomisation sanity check (:func:`randomize_weights`, :func:`sanity_check`) live here
-too. Drawing is in :mod:`medinterp.gradcam_display`.
+Scoring a map against ground truth is in :mod:`medinterp.localization`, the randomisation
+sanity check in :mod:`medinterp.sanity`, and drawing in :mod:`medinterp.display.gradcam`.
 """
 
 from __future__ import annotations
@@ -21,13 +19,13 @@ import weakref
 
 import cv2
 import numpy as np
-import pandas as pd
 
-from medinterp import LABELS
+from medinterp.labels import LABELS
+
+__all__ = ["activation_model", "conv_layer_names", "last_conv_layer", "grad_cam", "GradCAM"]
 
 _hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_peak_cache: dict[tuple, np.ndarray] = {}
 
 
 # --- hooks ----------------------------------------------------------------------------
@@ -161,7 +159,20 @@ def _input_shape(model):
 
 
 def _check_images(model, images, single=False):
-    images = np.asarray(images, dtype=np.float32)
+    raw = np.asarray(images)
+    if raw.dtype.kind in "iub":
+        raise ValueError(
+            f"image has integer dtype {raw.dtype}: it looks like raw pixels (0..255). The model "
+            "expects a normalised float batch; use medinterp.xray.preprocess"
+        )
+    if raw.dtype.kind != "f":
+        raise TypeError(f"image must be a float array, got dtype {raw.dtype}")
+    images = raw.astype(np.float32, copy=False)
+    if not np.isfinite(images).all():
+        raise ValueError(
+            f"image has {int((~np.isfinite(images)).sum())} NaN or infinite value(s); "
+            "a map of such an input means nothing"
+        )
     expected = _input_shape(model)
     expected_text = f"(n, {', '.join(str(d) for d in expected)})"
     if images.ndim != len(expected) + 1:
@@ -321,221 +332,3 @@ class GradCAM:
         cams, predictions = self._step(images, np.asarray(indices, np.int32))
         self.predictions = predictions.numpy()
         return _finish(cams.numpy(), *images.shape[1:3])
-
-
-# --- scoring --------------------------------------------------------------------------
-
-
-def _check_pair(cam, mask):
-    cam, mask = np.asarray(cam), np.asarray(mask, dtype=bool)
-    if cam.shape != mask.shape or cam.ndim != 2:
-        raise ValueError(
-            f"cam and mask must be 2-D with the same shape, got {cam.shape} and {mask.shape}"
-        )
-    return cam, mask
-
-
-def pointing_game(cam, mask) -> bool:
-    """True when the cam's maximum lies inside the mask (a map of zeros points nowhere)."""
-    cam, mask = _check_pair(cam, mask)
-    if not np.any(cam > 0):
-        return False
-    return bool(mask.flat[np.argmax(cam)])
-
-
-def reachable_peaks(grid_shape, input_shape, output_shape) -> np.ndarray:
-    """Where the maximum of a ``grid_shape`` map can land after upsampling, as a bool image.
-
-    A GradCAM map is computed on the layer's grid, resized (bilinear) to the input and then
-    to ``output_shape``. Bilinear interpolation never exceeds the grid values around it, so
-    the maximum of any map sits next to one grid node: one pixel per node. A finding whose
-    mask holds none of those pixels cannot win the pointing game at that resolution.
-    """
-    key = tuple(int(v) for v in (*grid_shape, *input_shape, *output_shape))
-    if key not in _peak_cache:
-        rows, columns = key[:2]
-        (in_h, in_w), (out_h, out_w) = key[2:4], key[4:6]
-        peaks = np.zeros((out_h, out_w), bool)
-        for node in range(rows * columns):
-            one_hot = np.zeros((rows, columns), np.float32)
-            one_hot.flat[node] = 1.0
-            at_input = cv2.resize(one_hot, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
-            at_output = cv2.resize(at_input, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-            peaks.flat[np.argmax(at_output)] = True
-        peaks.flags.writeable = False
-        _peak_cache[key] = peaks
-    return _peak_cache[key]
-
-
-def pointing_ceiling(mask, grid_shape, input_shape) -> bool:
-    """True when some map on ``grid_shape`` could point inside ``mask`` (see
-    :func:`reachable_peaks`): the best any GradCAM at that layer's resolution can do."""
-    mask = np.asarray(mask, dtype=bool)
-    if mask.ndim != 2:
-        raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
-    return bool(np.any(mask & reachable_peaks(grid_shape, input_shape, mask.shape)))
-
-
-def peak_distance(cam, mask) -> float:
-    """Distance in pixels from the cam's maximum to the nearest mask pixel (0 for a hit).
-
-    An all-zero cam points nowhere: its distance is infinite, as :func:`pointing_game` calls
-    it a miss.
-    """
-    cam, mask = _check_pair(cam, mask)
-    if not mask.any():
-        raise ValueError("mask is empty: there is no finding to measure the distance to")
-    if not np.any(cam > 0):
-        return float("inf")
-    outside = (~mask).astype(np.uint8)
-    return float(
-        cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE).flat[np.argmax(cam)]
-    )
-
-
-def energy_in_mask(cam, mask) -> float:
-    """Share of the cam's total mass that falls inside the mask (0 for an all-zero cam)."""
-    cam, mask = _check_pair(cam, mask)
-    total = float(np.clip(cam, 0, None).sum())
-    return float(np.clip(cam, 0, None)[mask].sum() / total) if total > 0 else 0.0
-
-
-def evaluate_localization(
-    model,
-    n: int = 500,
-    seed: int | None = None,
-    layer_name: str | None = None,
-    batch_size: int = 32,
-    progress: bool = True,
-) -> pd.DataFrame:
-    """Score GradCAM against phantom ground truth, per label.
-
-    For every present finding in ``n`` fresh phantoms, the label's GradCAM is upsampled to
-    the mask's resolution and scored.
-
-    Returns
-    -------
-    pandas.DataFrame indexed by label
-        ``cases``; ``pointing_game``: share of cases whose cam maximum is in the mask;
-        ``ceiling``: share that any map at the layer's resolution could hit
-        (:func:`pointing_ceiling`); ``within_one_cell``: share whose maximum is in the mask
-        or less than one layer cell away from it (:func:`peak_distance`);
-        ``energy_in_mask``: mean share of cam mass in the mask; ``mask_area``: mean share of
-        the image the mask covers (the energy a uniform map would get). A last row,
-        ``overall``, pools all cases.
-    """
-    from tqdm.auto import tqdm
-
-    from medinterp import phantoms
-    from medinterp.xray import model_metadata, preprocess
-
-    seed = phantoms.EVALUATION_SEED if seed is None else seed
-    metadata = model_metadata()
-    engine = GradCAM.for_model(model, layer_name)
-    input_shape = _input_shape(model)[:2]
-    grid_shape = tuple(engine.hook.outputs[0].shape[1:3])
-    cell = max(phantoms.SIZE / grid_shape[0], phantoms.SIZE / grid_shape[1])  # in mask pixels
-    rows = []
-    for start in tqdm(range(0, n, batch_size), desc="Scoring GradCAM", disable=not progress):
-        count = min(batch_size, n - start)
-        images, labels, masks = phantoms.generate(count, seed=seed, start=start)
-        batch = preprocess(images, metadata["mean"], metadata["std"], input_shape[0])
-        present = sorted(set(np.flatnonzero(labels.any(axis=0))))
-        if not present:
-            continue
-        cams = engine(batch, present)
-        for i in range(count):
-            for j, label in enumerate(present):
-                if not labels[i, label]:
-                    continue
-                mask = masks[i, label]
-                cam = cv2.resize(cams[i, j], mask.shape[::-1], interpolation=cv2.INTER_LINEAR)
-                rows.append(
-                    {
-                        "label": LABELS[label],
-                        "pointing_game": pointing_game(cam, mask),
-                        "ceiling": pointing_ceiling(mask, grid_shape, input_shape),
-                        "within_one_cell": peak_distance(cam, mask) <= cell,
-                        "energy_in_mask": energy_in_mask(cam, mask),
-                        "mask_area": float(mask.mean()),
-                    }
-                )
-    scores = pd.DataFrame(rows)
-    measures = [column for column in scores.columns if column != "label"]
-    table = scores.groupby("label")[measures].mean()
-    table.insert(0, "cases", scores.groupby("label").size())
-    table = table.reindex([label for label in LABELS if label in table.index])
-    overall = scores[measures].mean().to_frame("overall").T
-    overall.insert(0, "cases", len(scores))
-    return pd.concat([table, overall])
-
-
-# --- sanity check ---------------------------------------------------------------------
-
-
-def randomize_weights(model, from_layer: str, seed: int = 0):
-    """A copy of ``model`` with every weight from ``from_layer`` upward re-initialised.
-
-    The model-parameter randomisation test of Adebayo et al. (2018), cascading: the named
-    layer and all layers after it (towards the output) get fresh weights; earlier layers
-    keep theirs. Kernels are drawn Glorot-uniform from a seeded generator, batch-norm
-    scales and variances set to 1, biases, offsets and means to 0. ``model`` is unchanged.
-    """
-    import keras
-
-    names = [layer.name for layer in model.layers]
-    if from_layer not in names:
-        raise ValueError(f"Unknown layer {from_layer!r}. Valid layer names: {names}")
-    rng = np.random.default_rng(seed)
-    copy = keras.models.clone_model(model)
-    start = names.index(from_layer)
-    for index, (source, target) in enumerate(zip(model.layers, copy.layers, strict=True)):
-        weights = source.get_weights()
-        if index >= start:
-            weights = [
-                _fresh(variable.path, w.shape, rng)
-                for variable, w in zip(source.weights, weights, strict=True)
-            ]
-        target.set_weights(weights)
-    return copy
-
-
-def _fresh(path, shape, rng):
-    name = path.rsplit("/", 1)[-1]
-    if name in ("gamma", "moving_variance"):
-        return np.ones(shape, np.float32)
-    if name in ("beta", "bias", "moving_mean") or len(shape) < 2:
-        return np.zeros(shape, np.float32)
-    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
-    fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
-    limit = np.sqrt(6 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, shape).astype(np.float32)
-
-
-def cam_similarity(cam_a, cam_b) -> float:
-    """Spearman rank correlation between two maps (1: same ranking of positions)."""
-    from scipy.stats import spearmanr
-
-    cam_a, cam_b = np.asarray(cam_a).ravel(), np.asarray(cam_b).ravel()
-    if cam_a.shape != cam_b.shape:
-        raise ValueError(f"maps differ in size: {cam_a.size} and {cam_b.size}")
-    if np.ptp(cam_a) == 0 or np.ptp(cam_b) == 0:
-        return 0.0  # a constant map ranks nothing
-    return float(spearmanr(cam_a, cam_b).statistic)
-
-
-def sanity_check(model, image, category_index: int, from_layers, layer_name=None, seed=0):
-    """CAM similarity to the trained model's after cascading randomisation from each layer.
-
-    Returns a DataFrame with one row per entry of ``from_layers``: ``spearman`` between the
-    trained model's map and the randomised model's map. A faithful explanation's similarity
-    falls as more of the model is destroyed.
-    """
-    layer_name = layer_name or last_conv_layer(model)
-    reference = grad_cam(model, image, category_index, layer_name)
-    rows = []
-    for from_layer in from_layers:
-        randomized = randomize_weights(model, from_layer, seed=seed)
-        cam = grad_cam(randomized, image, category_index, layer_name)
-        rows.append({"randomized_from": from_layer, "spearman": cam_similarity(reference, cam)})
-    return pd.DataFrame(rows).set_index("randomized_from")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from medinterp import LABELS
+from medinterp.labels import LABELS
 
 PASS, FAIL = "\u2714", "\u2718"
 _PLACEHOLDER = re.compile(r"=\s*None\s*(#.*)?$")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
+__all__ = ["cindex"]
+
 
 def cindex(y_true, scores) -> float:
-    """Harrell's concordance index for a binary outcome.
+    """Harrell's concordance index for a binary outcome, which equals ROC AUC.
 
     A pair of individuals is *permissible* when their outcomes differ. It is *concordant*
     when the individual with the outcome (``y_true == 1``) has the higher risk score, and a
@@ -17,6 +19,12 @@ def cindex(y_true, scores) -> float:
     It is computed from ranks in O(n log n): with average ranks for ties, the sum of the
     positives' ranks minus its minimum counts every (positive, negative) pair the positive
     wins, and half of the tied ones (the Mann-Whitney U statistic).
+
+    For a 0/1 outcome with no censoring this is exactly the area under the ROC curve:
+    ``sklearn.metrics.roc_auc_score(y_true, scores)`` gives the same number. The two names
+    come from two fields (survival analysis and classification); the c-index differs from
+    ROC AUC only when survival times and censoring enter, as in
+    ``lifelines.utils.concordance_index``.
 
     Parameters
     ----------
@@ -28,7 +36,8 @@ def cindex(y_true, scores) -> float:
     Returns
     -------
     float
-        Equal to ``lifelines.utils.concordance_index(y_true, scores)``.
+        Equal to ``sklearn.metrics.roc_auc_score(y_true, scores)`` and to
+        ``lifelines.utils.concordance_index(y_true, scores)``.
 
     Raises
     ------
@@ -50,9 +59,14 @@ def cindex(y_true, scores) -> float:
         raise ValueError(f"scores contain {int(np.isnan(scores).sum())} NaN value(s)")
     if y_true.dtype.kind == "f" and np.isnan(y_true).any():
         raise ValueError(f"y_true contains {int(np.isnan(y_true).sum())} NaN value(s)")
-    labels = set(np.unique(y_true).tolist())
-    if not labels <= {0, 1}:
-        raise ValueError(f"y_true must be binary (0/1 or bool), got values {sorted(labels)}")
+    if not np.isfinite(scores).all():
+        raise ValueError(f"scores contain {int((~np.isfinite(scores)).sum())} infinite value(s)")
+    labels = np.unique(y_true)
+    if not set(labels.tolist()) <= {0, 1}:
+        shown = ", ".join(map(repr, labels[:5].tolist())) + (", ..." if len(labels) > 5 else "")
+        raise ValueError(
+            f"y_true must be binary (0/1 or bool), got {len(labels)} distinct values: {shown}"
+        )
     positive = y_true.astype(bool)
     n_positive = int(positive.sum())
     n_negative = len(positive) - n_positive

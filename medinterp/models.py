@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 
+__all__ = ["NHANES_FOREST_PARAMS", "nhanes_forest", "check_features"]
+
 # Chosen once on a validation split of the dev set (75/25, random_state=10) from
 # n_estimators in {100, 200}, max_depth in {6, 8, 10, None}, min_samples_leaf in {1, 5, 20}
 # and max_features in {"sqrt", 0.5}. Validation c-index ranged from 0.835 (unbounded trees
@@ -65,3 +67,44 @@ def _fingerprint(X, y) -> str:
     digest.update(np.ascontiguousarray(np.asarray(X, dtype=float)).tobytes())
     digest.update(np.ascontiguousarray(np.asarray(y, dtype=float)).tobytes())
     return digest.hexdigest()
+
+
+def check_features(model, X) -> None:
+    """Check that ``X`` has the columns ``model`` was fitted on, in the same order, all finite.
+
+    scikit-learn and shap meet a wrong table with a deep message (or, for a bare array, with
+    silently wrong numbers); this names the difference instead.
+
+    Raises
+    ------
+    TypeError
+        ``X`` is not a pandas DataFrame.
+    ValueError
+        Columns missing, extra or in another order than at fit time, or values that are not
+        finite numbers.
+    """
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"X must be a pandas DataFrame with named columns, got {type(X).__name__}")
+    fitted = list(getattr(model, "feature_names_in_", X.columns))
+    columns = list(X.columns)
+    if columns != fitted:
+        missing = [c for c in fitted if c not in columns]
+        extra = [c for c in columns if c not in fitted]
+        problem = (
+            f"missing {missing}" * bool(missing)
+            + ("; " if missing and extra else "")
+            + f"unexpected {extra}" * bool(extra)
+        ) or "same columns in another order"
+        raise ValueError(
+            f"X's columns do not match the model's ({problem}). The model was fitted on "
+            f"{fitted}; select them with X[{fitted!r}]"
+        )
+    values = X.to_numpy()
+    if values.dtype.kind not in "iufb":
+        raise ValueError(f"X must hold numbers only, got dtypes {sorted(set(map(str, X.dtypes)))}")
+    bad = ~np.isfinite(values.astype(float))
+    if bad.any():
+        columns_with_bad = [c for c, b in zip(columns, bad.any(axis=0), strict=True) if b]
+        raise ValueError(
+            f"X holds {int(bad.sum())} NaN or infinite value(s), in {columns_with_bad}"
+        )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from medinterp import LABELS
+from medinterp.labels import LABELS
 
 SIZE = 256
 # The canonical frame spans about 40 cm, so one pixel is about 1.6 mm: a 3 cm lesion is

@@ -15,6 +15,8 @@ import sys
 
 import nbformat
 
+__all__ = ["strip_solutions", "student_notebook", "release"]
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 _ASSIGNMENT = re.compile(r"^(\s*)([A-Za-z_][\w.\[\]\"', ]*?)\s*=(?!=)\s*\S.*$")
 _COMPOUND = re.compile(r"^\s*(with|for|if|elif|else|while|try|except|finally)\b.*:\s*(#.*)?$")

@@ -13,11 +13,14 @@ every return shape (list, 3-D array, or ``shap.Explanation``).
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shap
 from tqdm.auto import tqdm
+
+from medinterp.models import check_features
+
+__all__ = ["tree_explainer", "tree_shap_values", "expected_value", "select_class"]
 
 
 def tree_explainer(model) -> shap.TreeExplainer:
@@ -45,7 +48,18 @@ def tree_shap_values(
         ``values.sum(axis=1) + expected_value(model, class_index)`` equals the model's
         ``predict_proba(X)[:, class_index]``.
     """
-    explainer = model if isinstance(model, shap.Explainer) else tree_explainer(model)
+    if isinstance(model, shap.Explainer):
+        explainer, fitted = model, getattr(model.model, "original_model", None)
+    else:
+        explainer, fitted = tree_explainer(model), model
+    if isinstance(X, pd.DataFrame) and fitted is not None:
+        check_features(fitted, X)
+    elif np.ndim(X) != 2:
+        raise ValueError(f"X must be a 2-D table (n_samples, n_features), got shape {np.shape(X)}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+        raise TypeError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     n_features = np.shape(X)[1]
     chunks = []
     starts = range(0, len(X), chunk_size)
@@ -99,70 +113,9 @@ def select_class(raw, class_index: int, n_samples: int, n_features: int) -> np.n
 
 
 def _check_class_index(class_index, n_classes):
+    if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)):
+        raise TypeError(
+            f"class_index must be an integer in 0..{n_classes - 1}, got {class_index!r}"
+        )
     if not 0 <= class_index < n_classes:
         raise ValueError(f"class_index must be in 0..{n_classes - 1}, got {class_index}")
-
-
-def _check_feature(X, feature, what="feature"):
-    if feature not in X.columns:
-        raise ValueError(f"Unknown {what} {feature!r}. Valid features: {list(X.columns)}")
-
-
-def plot_force(
-    shap_values: np.ndarray,
-    base_value: float,
-    X: pd.DataFrame,
-    row: int,
-    interactive: bool = False,
-):
-    """Force plot for individual ``row`` (a position in ``X``).
-
-    Returns a matplotlib Figure (works headless), or with ``interactive=True`` shap's
-    JavaScript visualiser object for display in a notebook.
-    """
-    if not 0 <= row < len(X):
-        raise IndexError(f"row must be in 0..{len(X) - 1}, got {row}")
-    features = X.iloc[row].round(2)
-    if interactive:
-        return shap.force_plot(base_value, shap_values[row], features)
-    shap.force_plot(
-        base_value, shap_values[row], features, matplotlib=True, show=False, figsize=(16, 3)
-    )
-    figure = plt.gcf()
-    plt.close(figure)
-    return figure
-
-
-def plot_summary(shap_values: np.ndarray, X: pd.DataFrame, max_display: int = 18):
-    """Beeswarm summary plot: one dot per individual and feature, colored by its value."""
-    figure = plt.figure()
-    # A seeded generator makes the beeswarm's vertical jitter the same on every run.
-    shap.summary_plot(
-        shap_values, X, max_display=max_display, show=False, rng=np.random.default_rng(0)
-    )
-    plt.close(figure)
-    return figure
-
-
-def plot_dependence(
-    feature: str,
-    shap_values: np.ndarray,
-    X: pd.DataFrame,
-    interaction: str | None = "auto",
-    ax=None,
-):
-    """Dependence plot: ``feature``'s value against its SHAP value, colored by ``interaction``.
-
-    ``interaction`` is a feature name, ``"auto"`` (shap picks the strongest interaction) or
-    ``None`` (no coloring).
-    """
-    _check_feature(X, feature)
-    if interaction not in (None, "auto"):
-        _check_feature(X, interaction, "interaction feature")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
-    # shap adds its colorbar to the current figure: make it the one that holds ax.
-    plt.figure(ax.figure.number)
-    shap.dependence_plot(feature, shap_values, X, interaction_index=interaction, ax=ax, show=False)
-    plt.close(ax.figure)
-    return ax.figure

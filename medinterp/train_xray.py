@@ -25,8 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from medinterp import LABELS, phantoms
-from medinterp.xray import INPUT_SIZE, METADATA_FILE, WEIGHTS_FILE, _assets, build_xray_model
+from medinterp import phantoms
+from medinterp.data import assets_dir
+from medinterp.labels import LABELS
+from medinterp.xray import INPUT_SIZE, METADATA_FILE, WEIGHTS_FILE, build_xray_model
 
 DEFAULTS = {"epochs": 10, "steps_per_epoch": 250, "batch_size": 32, "seed": 42}
 
@@ -119,7 +121,7 @@ def train(
         verbose=verbose,
     )
     minutes = (time.perf_counter() - started) / 60
-    output_dir = Path(output_dir) if output_dir else Path(str(_assets()))
+    output_dir = Path(output_dir) if output_dir else assets_dir()
     output_dir.mkdir(parents=True, exist_ok=True)
     weights_path = output_dir / WEIGHTS_FILE
     model.save_weights(weights_path)

@@ -6,8 +6,9 @@
 
 Each explorer is displayed like a widget (its ``widget`` attribute is the ipywidgets tree)
 and keeps what it shows in ``state``, so tests and curious students can inspect it. The
-explorers only arrange and draw: the numbers come from :mod:`medinterp.gradcam`,
-:mod:`medinterp.shapley` and :mod:`medinterp.importance`. An error inside a callback is shown
+explorers only wire controls: the numbers come from :mod:`medinterp.gradcam`,
+:mod:`medinterp.localization`, :mod:`medinterp.shapley` and :mod:`medinterp.importance`, the
+figures from :mod:`medinterp.display`. An error inside a callback is shown
 in the explorer instead of disappearing into the log.
 """
 
@@ -19,11 +20,12 @@ import traceback
 
 import cv2
 import ipywidgets as w
-import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import clear_output
 
-from medinterp import LABELS
+from medinterp.labels import LABELS
+
+__all__ = ["XrayExplorer", "ShapExplorer", "ImportanceExplorer"]
 
 DEFAULT_LABELS = ("Cardiomegaly", "Mass", "Edema")
 
@@ -158,8 +160,8 @@ class XrayExplorer(_Explorer):
 
     def update(self):
         """Recompute (when the image or layer changed) and redraw."""
-        from medinterp.gradcam import pointing_game
-        from medinterp.gradcam_display import mask_contour, overlay
+        from medinterp.display.gradcam import mask_contour, overlay
+        from medinterp.localization import pointing_game
 
         index, layer = self.image_picker.value, self.layer_picker.value
         labels = self.selected_labels()
@@ -306,7 +308,7 @@ class ShapExplorer(_Explorer):
         return self._auto_interactions[feature]
 
     def draw_dependence(self):
-        from medinterp.shapley import plot_dependence
+        from medinterp.display.shapley import plot_dependence
 
         feature = self.feature.value
         figure = plot_dependence(
@@ -320,7 +322,7 @@ class ShapExplorer(_Explorer):
         )  # fmt: skip
 
     def draw_force(self):
-        from medinterp.shapley import plot_force
+        from medinterp.display.shapley import plot_force
 
         row = self.current_individual()
         figure = plot_force(self.shap_values, self.base_value, self.X, row)
@@ -347,9 +349,10 @@ class ImportanceExplorer(_Explorer):
     """
 
     def __init__(self, X=None, y=None, model=None):
-        from sklearn.metrics import roc_auc_score
+        from sklearn.metrics import average_precision_score
 
         from medinterp.metrics import cindex
+        from medinterp.models import check_features
 
         super().__init__()
         if X is None or y is None or model is None:
@@ -360,8 +363,13 @@ class ImportanceExplorer(_Explorer):
             X = X_test if X is None else X
             y = y_test if y is None else y
             model = nhanes_forest(X_dev, y_dev) if model is None else model
+        check_features(model, X)
+        if len(y) != len(X):
+            raise ValueError(f"X and y have different lengths: {len(X)} and {len(y)}")
         self.X, self.y, self.model = X, y, model
-        self.metrics = {"c-index": cindex, "ROC AUC": roc_auc_score}
+        # For a 0/1 label the c-index equals ROC AUC; average precision weighs the ranking of
+        # the deaths more and so can rank features differently.
+        self.metrics = {"c-index": cindex, "average precision": average_precision_score}
         self.metric = w.Dropdown(options=list(self.metrics), value="c-index", description="Metric")
         self.num_samples = w.IntSlider(
             value=20, min=5, max=100, step=5, description="Samples", continuous_update=False
@@ -377,6 +385,7 @@ class ImportanceExplorer(_Explorer):
         self.run_button.on_click(self._guarded(self.run))
 
     def run(self):
+        from medinterp.display.importance import plot_importance
         from medinterp.importance import permutation_importance_details
 
         with self.progress:  # the tqdm.auto bar draws itself here
@@ -385,21 +394,9 @@ class ImportanceExplorer(_Explorer):
                 self.X, self.y, self.model, self.metrics[self.metric.value],
                 num_samples=self.num_samples.value, random_state=0, progress=True,
             )  # fmt: skip
-        figure = _importance_figure(result, self.metric.value)
+        figure = plot_importance(result, self.metric.value)
         self.chart.value = _figure_png(figure)
         self.state.update(
             metric=self.metric.value, num_samples=self.num_samples.value, result=result,
             figure=figure,
         )  # fmt: skip
-
-
-def _importance_figure(result, metric_name):
-    order = np.argsort(np.abs(result.importances_mean))
-    names = [result.feature_names[i] for i in order]
-    figure, axis = plt.subplots(figsize=(6, 5))
-    axis.barh(names, np.abs(result.importances_mean[order]), xerr=result.importances_std[order])
-    axis.set_xlabel(f"drop in {metric_name} when permuted (mean, std error bars)")
-    axis.set_title("Permutation importance")
-    figure.tight_layout()
-    plt.close(figure)
-    return figure

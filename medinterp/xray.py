@@ -13,13 +13,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import resources
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from medinterp import LABELS
+from medinterp.data import assets_dir
+from medinterp.labels import LABELS
+
+__all__ = [
+    "build_xray_model",
+    "load_xray_model",
+    "model_metadata",
+    "preprocess",
+    "read_image",
+    "load_image",
+    "load_image_normalize",
+    "get_mean_std_per_batch",
+    "image_column",
+    "densenet121_model",
+    "WeightsHashError",
+]
 
 INPUT_SIZE = 128
 GROWTH_RATE = 16
@@ -28,10 +42,6 @@ _BN_EPSILON = 1.001e-5  # as in keras.applications.DenseNet121
 
 WEIGHTS_FILE = "xray_densenet.weights.h5"
 METADATA_FILE = "xray_densenet.json"
-
-
-def _assets():
-    return resources.files("medinterp") / "assets"
 
 
 def build_xray_model(input_size: int = INPUT_SIZE, num_labels: int = len(LABELS)):
@@ -93,7 +103,7 @@ def model_metadata(folder=None) -> dict:
 
     ``folder`` holds the weights and their metadata; by default the shipped model's.
     """
-    folder = Path(folder) if folder else Path(str(_assets()))
+    folder = Path(folder) if folder else assets_dir()
     return json.loads((folder / METADATA_FILE).read_text())
 
 
@@ -114,7 +124,7 @@ def load_xray_model(weights_path=None):
     WeightsHashError
         The weights file is corrupt or not the shipped one.
     """
-    path = Path(weights_path) if weights_path else Path(str(_assets() / WEIGHTS_FILE))
+    path = Path(weights_path) if weights_path else assets_dir() / WEIGHTS_FILE
     beside = path.parent / METADATA_FILE
     metadata = model_metadata(path.parent if beside.is_file() else None)
     if not path.is_file():
@@ -150,6 +160,14 @@ def preprocess(images, mean=None, std=None, size=None) -> np.ndarray:
     numpy.ndarray of float32, shape (n, size, size, 3)
     """
     images = np.asarray(images)
+    if images.dtype.kind not in "uif":
+        raise TypeError(f"images must hold pixel values (numbers), got dtype {images.dtype}")
+    if images.ndim == 3 and images.shape[-1] in (1, 3) and images.shape[0] > 3:
+        # (H, W, 3) read as H images of W x 3 pixels would be silently wrong.
+        raise ValueError(
+            f"images of shape {images.shape} look like one (H, W, C) image, not a batch; "
+            "pass images[np.newaxis] for a batch of one"
+        )
     if images.ndim == 3:
         images = images[..., np.newaxis]
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
@@ -157,11 +175,18 @@ def preprocess(images, mean=None, std=None, size=None) -> np.ndarray:
             "images must have shape (n, H, W) or (n, H, W, C) with C = 1 or 3 channels, "
             f"got {images.shape}"
         )
+    if not np.isfinite(images).all():
+        raise ValueError(
+            f"images hold {int((~np.isfinite(images)).sum())} NaN or infinite pixel(s)"
+        )
     if mean is None or std is None or size is None:
         metadata = model_metadata()
         mean = metadata["mean"] if mean is None else mean
         std = metadata["std"] if std is None else std
         size = metadata["input_size"] if size is None else size
+    _check_normalisation(mean, std)
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be a positive integer (pixels), got {size!r}")
     batch = np.empty((len(images), size, size, 3), np.float32)
     for i, image in enumerate(images):
         resized = cv2.resize(image.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
@@ -198,17 +223,20 @@ def read_image(path) -> np.ndarray:
 def load_image(path, H: int = 320, W: int = 320) -> np.ndarray:
     """Load an image file resized to ``(H, W, 3)`` float32 on the 0..255 scale (the course's
     ``load_image(..., preprocess=False)``)."""
+    _check_size(H, W)
     pixels = cv2.resize(read_image(path), (W, H), interpolation=cv2.INTER_AREA)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[..., np.newaxis], 3, axis=2)
     return pixels
 
 
-def _image_column(df):
+def image_column(df) -> str:
+    """The column of ``df`` that names the image files: ``Image`` (the course's) or NIH's
+    ``Image Index``."""
     for column in ("Image", "Image Index"):
         if column in df.columns:
             return column
-    raise KeyError(
+    raise ValueError(
         f"The DataFrame needs an 'Image' (or NIH 'Image Index') column; it has {list(df.columns)}"
     )
 
@@ -219,17 +247,36 @@ def get_mean_std_per_batch(image_dir, df, H: int = 320, W: int = 320, sample_siz
     Like the course's helper, a sample of the training images stands in for the whole set.
     The sample is the first ``sample_size`` rows, so the result is reproducible.
     """
-    names = df[_image_column(df)].iloc[:sample_size]
+    if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)):
+        raise TypeError(f"sample_size must be a positive integer, got {sample_size!r}")
+    if sample_size < 1:
+        raise ValueError(f"sample_size must be at least 1, got {sample_size}")
+    names = df[image_column(df)].iloc[:sample_size]
     if len(names) == 0:
         raise ValueError("df has no rows: no images to compute a mean and std from")
     pixels = np.stack([load_image(Path(image_dir) / name, H, W) for name in names])
     return float(pixels.mean()), float(pixels.std())
 
 
-def load_image_normalize(path, mean: float, std: float, H: int = 320, W: int = 320):
-    """Load an image file as a normalised batch of one: ``(1, H, W, 3)`` float32."""
+def _check_normalisation(mean, std) -> None:
+    for name, value in (("mean", mean), ("std", std)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must be a number, got {value!r}")
+        if not np.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value}")
     if std <= 0:
         raise ValueError(f"std must be positive, got {std}")
+
+
+def _check_size(H, W) -> None:
+    for name, value in (("H", H), ("W", W)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer (pixels), got {value!r}")
+
+
+def load_image_normalize(path, mean: float, std: float, H: int = 320, W: int = 320):
+    """Load an image file as a normalised batch of one: ``(1, H, W, 3)`` float32."""
+    _check_normalisation(mean, std)
     return ((load_image(path, H, W) - mean) / std)[np.newaxis]
 
 
@@ -254,10 +301,3 @@ def densenet121_model(weights_path=None, input_size: int = 320, num_labels: int 
             raise FileNotFoundError(f"No weights file {path.name!r} in folder {path.parent}")
         model.load_weights(path)
     return model
-
-
-def label_index(label: str) -> int:
-    """Position of ``label`` in :data:`medinterp.LABELS`, with an error that lists them."""
-    if label not in LABELS:
-        raise ValueError(f"Unknown label {label!r}. Valid labels: {list(LABELS)}")
-    return LABELS.index(label)

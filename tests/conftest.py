@@ -47,3 +47,12 @@ def nhanes_model(nhanes_split):
 
     X_dev, _, y_dev, _ = nhanes_split
     return nhanes_forest(X_dev, y_dev)
+
+
+@pytest.fixture(scope="session")
+def nhanes_shap(nhanes_split, nhanes_model):
+    """200 NHANES test rows and their class-1 SHAP values."""
+    from medinterp.shapley import tree_shap_values
+
+    X_test = nhanes_split[1].iloc[:200]
+    return X_test, tree_shap_values(nhanes_model, X_test)

@@ -66,9 +66,21 @@ def test_split_is_deterministic(split):
         assert first.equals(second)
 
 
-def test_bad_time_horizon():
-    with pytest.raises(ValueError, match="time_horizon"):
-        load_nhanes(time_horizon=0)
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"time_horizon": 0}, ValueError, "same label"),
+        ({"time_horizon": float("nan")}, ValueError, "finite"),  # once: every label 0
+        ({"time_horizon": 100}, ValueError, "same label"),  # once: every label 1
+        ({"time_horizon": "10"}, TypeError, "number"),
+        ({"test_size": 1.5}, ValueError, "between 0 and 1"),
+        ({"random_state": 1.5}, TypeError, "integer"),
+        ({"keep_unknown_followup": "yes"}, TypeError, "True or False"),
+    ],
+)
+def test_bad_arguments(nhanes_dir, arguments, error, message):
+    with pytest.raises(error, match=message):
+        load_nhanes(**arguments)
 
 
 def test_fetch_reads_data_dir_without_downloading(nhanes_dir, monkeypatch):
@@ -162,5 +174,5 @@ def test_download_with_wrong_hash_is_discarded(tmp_path, local_server, monkeypat
 
 
 def test_unknown_file_lists_registry():
-    with pytest.raises(KeyError, match="NHANESI_subset_X.csv"):
+    with pytest.raises(ValueError, match="NHANESI_subset_X.csv"):
         fetch("nhanes.csv")

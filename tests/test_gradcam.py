@@ -1,24 +1,19 @@
-"""GradCAM engine: hooks on every model structure, exactness, batching, bad input."""
+"""GradCAM engine (hooks on every model structure, exactness, batching, bad input) and the
+randomisation sanity check that runs on it."""
 
-import cv2
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from medinterp import gradcam
 from medinterp.gradcam import (
     GradCAM,
     activation_model,
     conv_layer_names,
-    energy_in_mask,
     grad_cam,
     last_conv_layer,
-    peak_distance,
-    pointing_ceiling,
-    pointing_game,
-    reachable_peaks,
 )
+from medinterp.sanity import cam_similarity, randomize_weights
 
 
 def _conv_stack(x, prefix=""):
@@ -188,6 +183,11 @@ def test_non_spatial_layer_is_refused(functional, images):
         (np.zeros((1, 32, 32, 3)), 4, ValueError, r"out of range: the model has 4 outputs, 0..3"),
         (np.zeros((1, 32, 32, 3)), -1, ValueError, "out of range"),
         (np.zeros((1, 32, 32, 3)), "Mass", TypeError, "LABELS.index"),
+        (np.zeros((1, 32, 32, 3)), 1.0, TypeError, "must be an integer"),
+        (np.full((1, 32, 32, 3), 200, np.uint8), 0, ValueError, "preprocess"),
+        (np.full((1, 32, 32, 3), np.nan), 0, ValueError, "NaN or infinite"),
+        (np.full((1, 32, 32, 3), np.inf), 0, ValueError, "NaN or infinite"),
+        (np.full((1, 32, 32, 3), "a"), 0, TypeError, "float array"),
     ],
 )
 def test_bad_input(functional, image, category, error, message):
@@ -225,83 +225,9 @@ def test_densenet121_course_layer_shape():
     )
 
 
-def test_pointing_game_and_energy():
-    cam = np.zeros((8, 8))
-    cam[2, 3] = 1.0
-    cam[6, 6] = 0.5
-    mask = np.zeros((8, 8), bool)
-    mask[1:4, 2:5] = True
-    assert pointing_game(cam, mask) is True
-    assert pointing_game(cam, ~mask) is False
-    assert energy_in_mask(cam, mask) == pytest.approx(1 / 1.5)
-    assert energy_in_mask(np.zeros((8, 8)), mask) == 0.0
-    assert pointing_game(np.zeros((8, 8)), mask) is False
-    with pytest.raises(ValueError, match="same shape"):
-        pointing_game(cam, mask[:4])
-
-
-def _upsampled(grid_cam, input_size=128, output_size=256):
-    """The path evaluate_localization takes: GradCAM's resize to the input, then to the mask."""
-    at_input = gradcam._finish(grid_cam.astype(np.float32), input_size, input_size)
-    return cv2.resize(at_input, (output_size, output_size), interpolation=cv2.INTER_LINEAR)
-
-
-def test_reachable_peaks_one_per_grid_node_at_the_node():
-    peaks = reachable_peaks((16, 16), (128, 128), (256, 256))
-    rows, columns = np.nonzero(peaks)
-    # One pixel per node (not every pixel), inside the node's own 16 px cell.
-    assert len(rows) == 16 * 16
-    cells = rows // 16 * 16 + columns // 16
-    assert sorted(cells) == list(range(256))
-    # Inside the image a node's peak is its cell centre (16 k + 7.5), not a corner. On the
-    # border the resize replicates the edge node, and the first pixel of that plateau wins.
-    inner = (rows > 15) & (rows < 240) & (columns > 15) & (columns < 240)
-    assert np.abs(rows[inner] % 16 - 7.5).max() <= 0.5
-    assert np.abs(columns[inner] % 16 - 7.5).max() <= 0.5
-    assert set(rows[rows < 16]) == {0}
-    with pytest.raises(ValueError):
-        peaks[0, 0] = True  # shared between callers, so read-only
-
-
-def test_pointing_ceiling_bounds_every_map():
-    rng = np.random.default_rng(3)
-    on_node, between_nodes = np.zeros((256, 256), bool), np.zeros((256, 256), bool)
-    on_node[38:42, 38:42] = True  # holds the peak pixel of node (2, 2)
-    between_nodes[14:18, 30:34] = True  # a 4 px square on a cell corner
-    assert pointing_ceiling(on_node, (16, 16), (128, 128)) is True
-    assert pointing_ceiling(between_nodes, (16, 16), (128, 128)) is False
-    assert pointing_ceiling(between_nodes, (64, 64), (128, 128)) is True
-    hits = 0
-    for _ in range(200):
-        cam = _upsampled(rng.random((16, 16)))
-        y, x = rng.integers(20, 236, size=2)
-        mask = np.zeros((256, 256), bool)
-        cv2.circle(mask.view(np.uint8), (int(x), int(y)), int(rng.integers(2, 12)), 1, -1)
-        if pointing_game(cam, mask):
-            hits += 1
-            assert pointing_ceiling(mask, (16, 16), (128, 128)), (y, x)
-    assert hits > 0  # the property was exercised
-    with pytest.raises(ValueError, match="2-D"):
-        pointing_ceiling(np.zeros((2, 8, 8), bool), (4, 4), (8, 8))
-
-
-def test_peak_distance():
-    cam = np.zeros((8, 8))
-    cam[0, 0] = 1.0
-    mask = np.zeros((8, 8), bool)
-    mask[0, 5:] = True
-    assert peak_distance(cam, mask) == pytest.approx(5.0, abs=1e-3)
-    mask[3, 0] = True
-    assert peak_distance(cam, mask) == pytest.approx(3.0, abs=1e-3)
-    assert peak_distance(cam, np.ones((8, 8), bool)) == 0.0
-    assert peak_distance(np.zeros((8, 8)), mask) == np.inf
-    with pytest.raises(ValueError, match="empty"):
-        peak_distance(cam, np.zeros((8, 8), bool))
-
-
 def test_randomize_weights_cascades_and_leaves_model_alone(functional, images):
     before = [w.copy() for w in functional.get_weights()]
-    randomized = gradcam.randomize_weights(functional, "conv_b", seed=0)
+    randomized = randomize_weights(functional, "conv_b", random_state=0)
     after = functional.get_weights()
     for a, b in zip(before, after, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -311,16 +237,16 @@ def test_randomize_weights_cascades_and_leaves_model_alone(functional, images):
         assert not np.array_equal(
             randomized.get_layer(name).get_weights()[0], functional.get_layer(name).get_weights()[0]
         )
-    again = gradcam.randomize_weights(functional, "conv_b", seed=0)
+    again = randomize_weights(functional, "conv_b", random_state=0)
     np.testing.assert_array_equal(again.get_weights()[-2], randomized.get_weights()[-2])
     with pytest.raises(ValueError, match="Valid layer names"):
-        gradcam.randomize_weights(functional, "nope")
+        randomize_weights(functional, "nope")
 
 
 def test_cam_similarity():
     rng = np.random.default_rng(0)
     cam = rng.random((16, 16))
-    assert gradcam.cam_similarity(cam, cam) == pytest.approx(1.0)
-    assert gradcam.cam_similarity(cam, 1 - cam) == pytest.approx(-1.0)
-    assert abs(gradcam.cam_similarity(cam, rng.random((16, 16)))) < 0.2
-    assert gradcam.cam_similarity(cam, np.zeros((16, 16))) == 0.0
+    assert cam_similarity(cam, cam) == pytest.approx(1.0)
+    assert cam_similarity(cam, 1 - cam) == pytest.approx(-1.0)
+    assert abs(cam_similarity(cam, rng.random((16, 16)))) < 0.2
+    assert cam_similarity(cam, np.zeros((16, 16))) == 0.0

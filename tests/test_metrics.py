@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 from lifelines.utils import concordance_index
+from sklearn.metrics import roc_auc_score
 
-from benchmarks.bench_importance import quadratic_cindex  # the course's pairwise loop
 from medinterp.metrics import cindex
+from tests.cindex_reference import quadratic_cindex  # the course's pairwise loop
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -13,6 +14,15 @@ def test_matches_lifelines_with_many_ties(seed):
     y = rng.integers(0, 2, n)
     scores = rng.integers(0, 20, n) + 3 * y * rng.random(n).round(1)  # heavy ties, some signal
     assert cindex(y, scores) == pytest.approx(concordance_index(y, scores), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_equals_roc_auc_for_a_binary_label(seed):
+    """For a 0/1 outcome the c-index is the Mann-Whitney U statistic, i.e. ROC AUC."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 3000)
+    scores = rng.integers(0, 30, 3000) / 30 + 0.3 * y * rng.random(3000)  # ties and signal
+    assert cindex(y, scores) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -48,8 +58,15 @@ def test_same_outcome_pairs_are_not_permissible():
         ([0, 1, 2], [0.1, 0.2, 0.3], "binary"),
         ([1, 1, 1], [0.1, 0.2, 0.3], "single outcome"),
         ([0, 0], [0.1, 0.2], "no permissible pairs"),
+        ([0, 1, 1], [0.1, np.inf, 0.3], "infinite"),
+        (
+            list(range(10_000)),
+            list(range(10_000)),
+            r"10000 distinct values: 0, 1, 2, 3, 4, \.\.\.$",
+        ),
     ],
 )
 def test_bad_input(y, scores, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as raised:
         cindex(y, scores)
+    assert len(str(raised.value)) < 200  # a continuous "label" once gave 21,576 characters

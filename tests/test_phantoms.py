@@ -2,7 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from medinterp import LABELS, phantoms
+from medinterp import phantoms
+from medinterp.labels import LABELS
 
 
 @pytest.fixture(scope="module")

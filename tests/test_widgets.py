@@ -73,7 +73,7 @@ def test_empty_selection_shows_message(xray):
 
 
 def test_callback_error_is_shown_in_widget(xray, monkeypatch):
-    from medinterp import gradcam_display
+    from medinterp.display import gradcam as gradcam_display
 
     def broken(*args, **kwargs):
         raise RuntimeError("overlay exploded")

@@ -1,15 +1,15 @@
-"""Drawing GradCAM: overlays and the course's multi-label figure. Computation is in
-:mod:`medinterp.gradcam`; nothing here computes a map."""
+"""Drawing GradCAM: overlays, mask outlines and the course's multi-label figure.
+
+Computation is in :mod:`medinterp.gradcam`; nothing here computes a map.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 
-from medinterp import LABELS
+__all__ = ["overlay", "mask_contour", "show_gradcam"]
 
 
 def _to_unit_rgb(image):
@@ -126,54 +126,3 @@ def show_gradcam(image, cams, probabilities, labels, ground_truth=None, masks=No
     figure.tight_layout()
     plt.close(figure)
     return figure
-
-
-def compute_gradcam(
-    model, img, mean, std, data_dir, df, labels=LABELS, selected_labels=None, layer_name=None
-):
-    """The course's helper: load ``img`` from ``data_dir``, explain the selected labels.
-
-    Prints the ground truth (from ``df``'s row for ``img``) and each selected label's
-    probability, and returns the figure of :func:`show_gradcam`.
-
-    Parameters
-    ----------
-    model : keras.Model
-    img : str
-        File name, as in ``df``'s ``Image`` (or NIH ``Image Index``) column.
-    mean, std : float
-        Normalisation (e.g. from :func:`medinterp.xray.get_mean_std_per_batch`).
-    data_dir : path-like
-    df : pandas.DataFrame
-        One row per image with a column per label.
-    labels : sequence of str
-        The model's output labels, in order.
-    selected_labels : sequence of str
-        Which to explain (default: Cardiomegaly, Mass, Edema).
-    layer_name : str, optional
-        Default: the last conv layer.
-    """
-    from medinterp.gradcam import GradCAM
-    from medinterp.xray import _image_column, load_image_normalize
-
-    labels = list(labels)
-    selected_labels = list(selected_labels or ["Cardiomegaly", "Mass", "Edema"])
-    unknown = [label for label in selected_labels if label not in labels]
-    if unknown:
-        raise ValueError(f"Unknown label(s) {unknown}. Valid labels: {labels}")
-    column = _image_column(df)
-    rows = df[df[column] == img]
-    if rows.empty:
-        raise ValueError(f"{img!r} is not in the DataFrame's {column!r} column")
-    height, width = model.inputs[0].shape[1:3]
-    batch = load_image_normalize(Path(data_dir) / img, mean, std, H=height, W=width)
-    indices = [labels.index(label) for label in selected_labels]
-    engine = GradCAM.for_model(model, layer_name)
-    cams = engine(batch, indices)[0]
-    probabilities = engine.predictions[0, indices]
-    truth = (
-        [int(rows.iloc[0][label]) for label in selected_labels]
-        if all(label in rows.columns for label in selected_labels)
-        else None
-    )
-    return show_gradcam(batch[0], cams, probabilities, selected_labels, ground_truth=truth)

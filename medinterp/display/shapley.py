@@ -1,0 +1,97 @@
+"""Drawing SHAP values: force, summary (beeswarm) and dependence plots, as matplotlib figures.
+
+The numbers come from :func:`medinterp.shapley.tree_shap_values` (one class's
+``(n_samples, n_features)`` array); every function here only draws them with shap's plots.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import shap
+
+__all__ = ["plot_force", "plot_summary", "plot_dependence"]
+
+
+def _check_values(shap_values, X) -> np.ndarray:
+    shap_values = np.asarray(shap_values)
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"X must be a pandas DataFrame, got {type(X).__name__}")
+    if shap_values.shape != X.shape:
+        raise ValueError(
+            f"shap_values must have X's shape {X.shape} (one class's values), got "
+            f"{shap_values.shape}; for a forest classifier from shap >= 0.45 select the class "
+            "with values[:, :, 1] or use medinterp.shapley.tree_shap_values"
+        )
+    return shap_values
+
+
+def _check_feature(X, feature, what="feature"):
+    if feature not in X.columns:
+        raise ValueError(f"Unknown {what} {feature!r}. Valid features: {list(X.columns)}")
+
+
+def plot_force(
+    shap_values: np.ndarray,
+    base_value: float,
+    X: pd.DataFrame,
+    row: int,
+    interactive: bool = False,
+):
+    """Force plot for individual ``row`` (a position in ``X``).
+
+    Returns a matplotlib Figure (works headless), or with ``interactive=True`` shap's
+    JavaScript visualiser object for display in a notebook.
+    """
+    shap_values = _check_values(shap_values, X)
+    if isinstance(row, bool) or not isinstance(row, (int, np.integer)):
+        raise TypeError(f"row must be an integer position in 0..{len(X) - 1}, got {row!r}")
+    if not 0 <= row < len(X):
+        raise ValueError(f"row must be in 0..{len(X) - 1}, got {row}")
+    features = X.iloc[row].round(2)
+    if interactive:
+        return shap.force_plot(base_value, shap_values[row], features)
+    shap.force_plot(
+        base_value, shap_values[row], features, matplotlib=True, show=False, figsize=(16, 3)
+    )
+    figure = plt.gcf()
+    plt.close(figure)
+    return figure
+
+
+def plot_summary(shap_values: np.ndarray, X: pd.DataFrame, max_display: int = 18):
+    """Beeswarm summary plot: one dot per individual and feature, colored by its value."""
+    shap_values = _check_values(shap_values, X)
+    figure = plt.figure()
+    # A seeded generator makes the beeswarm's vertical jitter the same on every run.
+    shap.summary_plot(
+        shap_values, X, max_display=max_display, show=False, rng=np.random.default_rng(0)
+    )
+    plt.close(figure)
+    return figure
+
+
+def plot_dependence(
+    feature: str,
+    shap_values: np.ndarray,
+    X: pd.DataFrame,
+    interaction: str | None = "auto",
+    ax=None,
+):
+    """Dependence plot: ``feature``'s value against its SHAP value, colored by ``interaction``.
+
+    ``interaction`` is a feature name, ``"auto"`` (shap picks the strongest interaction) or
+    ``None`` (no coloring).
+    """
+    shap_values = _check_values(shap_values, X)
+    _check_feature(X, feature)
+    if interaction not in (None, "auto"):
+        _check_feature(X, interaction, "interaction feature")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    # shap adds its colorbar to the current figure: make it the one that holds ax.
+    plt.figure(ax.figure.number)
+    shap.dependence_plot(feature, shap_values, X, interaction_index=interaction, ax=ax, show=False)
+    plt.close(ax.figure)
+    return ax.figure
