@@ -125,12 +125,38 @@ def test_shap_individual_by_rank_and_index(shap_explorer):
 def test_importance_explorer_runs(nhanes_split, nhanes_model):
     explorer = ImportanceExplorer()
     explorer.num_samples.value = 5
-    explorer.metric.value = "ROC AUC"
+    explorer.metric.value = "average precision"
     explorer.run_button.click()
     assert explorer.state["error"] is None
     result = explorer.state["result"]
     assert result.importances.shape == (18, 5)
     axis = explorer.state["figure"].axes[0]
-    assert "ROC AUC" in axis.get_xlabel()
+    assert "average precision" in axis.get_xlabel()
     assert len(axis.patches) == 18
     assert [t.get_text() for t in axis.get_yticklabels()][-1] == "Age"
+
+
+def test_importance_explorer_metrics_disagree(nhanes_split, nhanes_model):
+    """The two metrics offered must be able to give different numbers (ROC AUC never did:
+    for a 0/1 label it equals the c-index)."""
+    explorer = ImportanceExplorer()
+    X, y, model = explorer.X, explorer.y, explorer.model
+    scores = model.predict_proba(X)[:, 1]
+    values = {name: metric(y, scores) for name, metric in explorer.metrics.items()}
+    assert abs(values["c-index"] - values["average precision"]) > 0.05
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (lambda X, y, m: (X.drop(columns="Age"), y, m), "missing"),
+        (lambda X, y, m: (X, y.iloc[:10], m), "different lengths"),
+    ],
+)
+def test_importance_explorer_refuses_bad_data_before_any_click(
+    nhanes_split, nhanes_model, arguments, message
+):
+    _, X_test, _, y_test = nhanes_split
+    X, y, model = arguments(X_test, y_test, nhanes_model)
+    with pytest.raises(ValueError, match=message):
+        ImportanceExplorer(X=X, y=y, model=model)
