@@ -167,3 +167,26 @@ def test_shipped_model_card_describes_the_shipped_weights():
     assert model_metadata()["weights_sha256"] in card, "run `make evaluate` after training"
     for column in ("pointing_game", "pointing_game_15px", "center_15px", "ceiling"):
         assert f" {column} |" in card
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"n_images": 0}, ValueError, "at least 1"),  # once a pandas KeyError
+        ({"n_images": 2.5}, TypeError, "n_images must be a positive integer"),
+        ({"batch_size": "32"}, TypeError, "batch_size must be a positive integer"),
+    ],
+)
+def test_evaluation_refuses_bad_counts(model, arguments, error, message):
+    from medinterp.evaluate_xray import evaluate_auc, evaluate_localization
+
+    for evaluate in (evaluate_auc, evaluate_localization):
+        with pytest.raises(error, match=message):
+            evaluate(model, **arguments)
+
+
+def test_too_few_phantoms_are_named(model):
+    from medinterp.evaluate_xray import evaluate_auc
+
+    with pytest.raises(ValueError, match="too few"):
+        evaluate_auc(model, n_images=3)
