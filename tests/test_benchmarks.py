@@ -1,9 +1,12 @@
 """A tiny run of every benchmark script, so they cannot rot (the real run is `make bench`)."""
 
+import pytest
+
 from benchmarks.__main__ import main, results_markdown
 from benchmarks.common import Row, side_by_side
 
 
+@pytest.mark.slow
 def test_smoke_run_writes_a_table(tmp_path, nhanes_dir):
     output = tmp_path / "RESULTS.md"
     rows = main(["--smoke", "--output", str(output)])

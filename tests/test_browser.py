@@ -35,10 +35,13 @@ STARTUP_SECONDS = 60
 WIDGET_SECONDS = 240
 UPDATE_SECONDS = 60
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+        reason="Debian's chromium is not installed (apt-get install chromium)",
+    ),
+]
 
 
 def _free_port():

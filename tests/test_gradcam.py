@@ -209,6 +209,7 @@ def test_unbuilt_sequential_gets_clear_error():
         conv_layer_names(model)
 
 
+@pytest.mark.slow
 def test_densenet121_course_layer_shape():
     from medinterp.xray import densenet121_model
 

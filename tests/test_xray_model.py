@@ -65,6 +65,7 @@ def test_missing_weights_file(tmp_path):
         load_xray_model(tmp_path / WEIGHTS_FILE)
 
 
+@pytest.mark.slow
 def test_training_smoke_is_deterministic(tmp_path):
     """The training code runs end to end on a few images and repeats itself bit for bit."""
     from medinterp.train_xray import train
