@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from grader_banks.judge import judge_correct, judge_wrong  # noqa: E402
 
 TABULAR = ("permute_feature_bank", "permutation_importance_bank")
-XRAY = ("grad_cam_bank", "compute_gradcam_bank")
+XRAY = ("grad_cam_bank", "compute_gradcam_bank", "get_hook_bank", "get_gradients_bank")
 
 
 def _bank(name):
@@ -142,11 +142,13 @@ def test_an_exception_is_a_crash_never_not_attempted(tmp_path, capsys):
 
 
 def test_none_and_non_functions(capsys):
+    assert grading.get_hook_test(None) is False
+    assert grading.get_gradients_test(None) is False
     assert grading.grad_cam_test(None) is False
     assert grading.permutation_importance_test(None, cindex) is False
     assert grading.permute_feature_test(42) is False
     out = capsys.readouterr().out
-    assert out.count("not attempted") == 2 and "expected a function, got int" in out
+    assert out.count("not attempted") == 4 and "expected a function, got int" in out
 
 
 def test_crash_messages_are_capped(capsys):
@@ -313,7 +315,8 @@ def test_hints_progress_and_validate(capsys):
 def test_every_graded_exercise_has_hints():
     from medinterp.grading.hints import hints
 
-    for name in ("grad_cam", "compute_gradcam", "permute_feature", "permutation_importance"):
+    for name in ("get_hook", "get_gradients", "grad_cam", "compute_gradcam", "permute_feature",
+                 "permutation_importance"):  # fmt: skip
         assert len(hints()[name]) >= 2, name
 
 

@@ -22,6 +22,7 @@ from medinterp.grading.gradcam_exercises import (
     reference_cam,
 )
 from medinterp.grading.hints import hint, reset_hints
+from medinterp.grading.hook_exercises import get_gradients_test, get_hook_test
 from medinterp.grading.importance_exercises import (
     permutation_importance_test,
     permute_feature_test,
@@ -31,6 +32,8 @@ __all__ = [
     "FAIL",
     "PASS",
     "compute_gradcam_test",
+    "get_gradients_test",
+    "get_hook_test",
     "grad_cam_test",
     "hint",
     "permutation_importance_test",

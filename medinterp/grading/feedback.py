@@ -111,8 +111,13 @@ class Exercise:
 
     def call(self, *args, **kwargs):
         """Call the student's function; its exceptions become :class:`StudentCrash`."""
+        return self.attempt(self.fn, *args, **kwargs)
+
+    @staticmethod
+    def attempt(function, *args, **kwargs):
+        """Call something the student made (e.g. the model their function returned)."""
         try:
-            return self.fn(*args, **kwargs)
+            return function(*args, **kwargs)
         except Exception as error:  # noqa: BLE001 - every student error is feedback
             raise StudentCrash(error) from error
 
