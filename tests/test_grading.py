@@ -325,3 +325,38 @@ def test_hints_are_signed_like_the_grader():
 
     text = " ".join(hints()["permutation_importance"])
     assert "abs(" not in text and "signed" in text
+
+
+# --- odd answers never make a grader raise ---------------------------------------------------
+
+ODD_RETURNS = ("text", 3, [1, 2], {"a": 1}, np.zeros((2, 2, 2)), float("nan"))
+
+
+@pytest.mark.parametrize("value", ODD_RETURNS, ids=lambda v: type(v).__name__)
+def test_tabular_graders_answer_false_to_odd_returns(value, capsys):
+    import pandas as pd
+
+    assert grading.permute_feature_test(lambda df, feature: value) is False
+    assert (
+        grading.permutation_importance_test(lambda X, y, m, f, num_samples=100: value, cindex)
+        is False
+    )
+    odd_frame = pd.DataFrame(
+        {"strong": ["a"], "noise": [None], "reversed": [object()]}, index=["importance"]
+    )
+    assert (
+        grading.permutation_importance_test(lambda X, y, m, f, num_samples=100: odd_frame, cindex)
+        is False
+    )
+    out = capsys.readouterr().out
+    assert "grader itself failed" not in out and "Traceback" not in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("value", ODD_RETURNS, ids=lambda v: type(v).__name__)
+def test_xray_graders_answer_false_to_odd_returns(value, capsys):
+    assert grading.grad_cam_test(lambda model, image, k, layer: value) is False
+    assert grading.get_hook_test(lambda model, layer: value) is False
+    assert grading.get_gradients_test(lambda model, image, k, layer: value) is False
+    out = capsys.readouterr().out
+    assert "grader itself failed" not in out and "Traceback" not in out
