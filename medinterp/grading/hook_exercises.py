@@ -97,8 +97,8 @@ def _describe(got, expected) -> str:
 def _hook_outputs_hint(first, second, case, activations, predictions) -> str:
     if first is not None and _close(first, predictions):
         return "put the layer's output first and the predictions second"
-    if first is not None and not _close(first, activations):
-        for name, value in _layer_outputs(case).items():
+    if first is None or not _close(first, activations):
+        for name, value in _layer_outputs(case).items() if first is not None else ():
             if name != f"layer {case.layer_name}" and _close(first, value):
                 if name.startswith("the input"):
                     return f"your hook returns {name}: use .output, not .input"
@@ -144,16 +144,13 @@ def get_hook_test(fn) -> bool:
                 first is not None and second is not None
                 and _close(first, activations) and _close(second, predictions)
             )  # fmt: skip
+            expected = f"layer {case.layer_name}'s output {activations.shape}; predictions {predictions.shape}"
+            got = f"{_describe(first, activations)}; {_describe(second, predictions)}"
             exercise.check(
                 f"{title}: returns [activations, predictions]",
                 passed,
-                None
-                if passed
-                else f"[layer {case.layer_name}: {activations.shape}, "
-                f"predictions: {predictions.shape}]",
-                None
-                if passed
-                else f"[{_describe(first, activations)}, {_describe(second, predictions)}]",
+                None if passed else expected,
+                None if passed else got,
                 "" if passed else _hook_outputs_hint(first, second, case, activations, predictions),
             )
 
