@@ -348,6 +348,16 @@ def test_tabular_graders_answer_false_to_odd_returns(value, capsys):
         grading.permutation_importance_test(lambda X, y, m, f, num_samples=100: odd_frame, cindex)
         is False
     )
+
+    def as_text(X, y, model, metric, num_samples=100):
+        return _course_permutation_importance(X, y, model, metric, num_samples).astype(str) + "!"
+
+    def returns_once_then_none(df, feature, calls=[]):  # noqa: B006 - counts calls on purpose
+        calls.append(feature)
+        return df.copy() if len(calls) == 1 else None
+
+    assert grading.permutation_importance_test(as_text, cindex) is False
+    assert grading.permute_feature_test(returns_once_then_none) is False
     out = capsys.readouterr().out
     assert "grader itself failed" not in out and "Traceback" not in out
 

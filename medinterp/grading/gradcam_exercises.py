@@ -278,7 +278,9 @@ def _check_probabilities(exercise, title, image_name, labels_got, probabilities,
     expected_all = _probabilities(image_name)
     expected = np.array([expected_all[LABELS.index(s)] for s in selected])
     got = _as_vector(probabilities, len(selected))
-    if list(labels_got) != list(selected):
+    iterable = hasattr(labels_got, "__iter__") and not isinstance(labels_got, str)
+    labels_got = list(labels_got) if iterable else [labels_got]
+    if labels_got != list(selected):
         return exercise.check(f"{title}: labels and probabilities", False, list(selected),
                               brief(list(labels_got)), "pass selected_labels, in their order")  # fmt: skip
     passed = got is not None and np.allclose(got, expected, atol=1e-3)
