@@ -370,3 +370,12 @@ def test_xray_graders_answer_false_to_odd_returns(value, capsys):
     assert grading.get_gradients_test(lambda model, image, k, layer: value) is False
     out = capsys.readouterr().out
     assert "grader itself failed" not in out and "Traceback" not in out
+
+
+def test_expected_and_got_never_print_alike_when_they_differ(capsys):
+    exercise = feedback.Exercise("demo", lambda: None)
+    exercise.check("close numbers", False, {"a": 0.2061}, {"a": 0.20612}, "")
+    exercise.check("same text", False, "same", "same", "")
+    exercise.report()
+    lines = capsys.readouterr().out.splitlines()
+    assert "expected: {a: 0.206100}" in lines[1] and "got:      {a: 0.206120}" in lines[2]

@@ -132,7 +132,8 @@ class Exercise:
             if check.passed:
                 continue
             if check.expected is not None or check.got is not None:
-                print(f"    expected: {brief(check.expected)}\n    got:      {brief(check.got)}")
+                expected, got = _distinct(check.expected, check.got)
+                print(f"    expected: {expected}\n    got:      {got}")
             if check.hint in shown_hints:
                 print("    hint: as above")
             elif check.hint:
@@ -144,6 +145,15 @@ class Exercise:
         else:
             print("All tests passed")
         return not failed
+
+
+def _distinct(expected, got) -> tuple[str, str]:
+    """``brief`` texts of both, with more decimals when 3 would make them look equal."""
+    for digits in (3, 4, 6, 8):
+        texts = brief(expected, digits), brief(got, digits)
+        if texts[0] != texts[1]:
+            break
+    return texts
 
 
 def template_untouched(fn) -> list[str]:

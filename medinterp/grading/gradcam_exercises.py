@@ -30,6 +30,7 @@ from medinterp.grading.feedback import (
     run_exercise,
 )
 from medinterp.grading.xray_cases import (
+    NONSQUARE_LABELS,
     CamCase,
     activations_and_gradients,
     case_image,
@@ -112,7 +113,7 @@ def _diagnose_map(case: CamCase, got: np.ndarray, tolerance: float, full: bool) 
     if not full:
         return ""
     model = case_model(case)
-    labels = LABELS if case.model == "shipped" else ("class 0", "class 1", "class 2")
+    labels = LABELS if case.model == "shipped" else NONSQUARE_LABELS
     _, every_class = activations_and_gradients(case, all_classes=True)
     for other, gradient in enumerate(every_class):
         if other != case.class_index and close(_weighted(maps, gradient)):

@@ -26,6 +26,7 @@ __all__ = [
     "case_image",
     "case_model",
     "example_image",
+    "example_set",
     "finish",
     "nonsquare_model",
     "shipped_model",
@@ -45,16 +46,12 @@ def shipped_model():
 
 
 @cache
-def _examples():
+def example_set():
+    """The shipped example phantoms and the model's metadata (mean, std), read once."""
     from medinterp.examples import load_example_set
     from medinterp.xray import model_metadata
 
     return load_example_set(), model_metadata()
-
-
-def example_set():
-    """The shipped example phantoms and the model's metadata (mean, std)."""
-    return _examples()
 
 
 @cache
@@ -62,7 +59,7 @@ def example_image(name: str) -> np.ndarray:
     """Shipped phantom ``name`` as the model's normalised ``(1, H, W, 3)`` input."""
     from medinterp.xray import load_image_normalize
 
-    examples, metadata = _examples()
+    examples, metadata = example_set()
     size = shipped_model().inputs[0].shape[1]
     image = load_image_normalize(
         examples.directory / name, metadata["mean"], metadata["std"], H=size, W=size
