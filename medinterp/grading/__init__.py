@@ -1,0 +1,43 @@
+"""Graders for the course's exercises, in the spirit of Kaggle's learntools.
+
+Each ``*_test(fn)`` runs named checks on a student's function and prints every one, with
+what was expected and what came back under a failed one, then ``All tests passed`` or how
+many failed. It returns True or False and never raises for anything the student's function
+does; only the grader's own bad arguments (a ``cindex`` that is not a metric, a tolerance
+that is not in (0, 1)) raise ``TypeError``/``ValueError``. ``hint(name)`` prints the next
+hint for an exercise.
+
+Modules: :mod:`~medinterp.grading.feedback` (the shared feedback framework),
+:mod:`~medinterp.grading.gradcam_exercises` (``grad_cam``, ``compute_gradcam``),
+:mod:`~medinterp.grading.hook_exercises` (``get_hook``, ``get_gradients``),
+:mod:`~medinterp.grading.importance_exercises` (``permute_feature``,
+``permutation_importance``), :mod:`~medinterp.grading.hints` (hints, read from
+``hints.json``).
+"""
+
+from medinterp.grading.feedback import FAIL, PASS
+from medinterp.grading.gradcam_exercises import (
+    compute_gradcam_test,
+    grad_cam_test,
+    reference_cam,
+)
+from medinterp.grading.hints import hint, reset_hints
+from medinterp.grading.hook_exercises import get_gradients_test, get_hook_test
+from medinterp.grading.importance_exercises import (
+    permutation_importance_test,
+    permute_feature_test,
+)
+
+__all__ = [
+    "FAIL",
+    "PASS",
+    "compute_gradcam_test",
+    "get_gradients_test",
+    "get_hook_test",
+    "grad_cam_test",
+    "hint",
+    "permutation_importance_test",
+    "permute_feature_test",
+    "reference_cam",
+    "reset_hints",
+]
