@@ -10,6 +10,10 @@ explorers only wire controls: the numbers come from :mod:`medinterp.gradcam`,
 :mod:`medinterp.localization`, :mod:`medinterp.shapley` and :mod:`medinterp.importance`, the
 figures from :mod:`medinterp.display`. An error inside a callback is shown
 in the explorer instead of disappearing into the log.
+
+Why this module is long: the three explorers share one plumbing class and the PNG and error
+helpers, which are private; split into one module per explorer, each would have to import
+another module's private names.
 """
 
 from __future__ import annotations
