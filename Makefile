@@ -38,7 +38,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 # not the launcher.
 lab: $(VENV)/.installed
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
-		--ServerApp.default_url=/lab/tree/$(FIRST_NOTEBOOK)
+		--LabApp.default_url=/lab/tree/$(FIRST_NOTEBOOK)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
