@@ -127,3 +127,15 @@ def test_fresh_student_notebook_runs_to_the_end(solution, nhanes_dir):
         if "Needs Exercise" in cell.source:
             needs = [line for line in text.splitlines() if line.strip()]
             assert len(needs) == 1 and needs[0].startswith("Needs Exercise"), text
+
+
+def test_make_lab_opens_the_first_notebook():
+    """JupyterLab prints and opens LabApp.default_url: the first notebook, not the launcher."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry_run = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
+    first = sorted(STUDENTS.glob("[0-9]*.ipynb"))[0].relative_to(ROOT)
+    assert f"--LabApp.default_url=/lab/tree/{first.as_posix()}" in dry_run.stdout, dry_run.stdout
