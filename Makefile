@@ -2,9 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STUDENT_NOTEBOOK := notebooks/model_interpretation.ipynb
-SOLUTION_NOTEBOOK := notebooks/source/model_interpretation_solution.ipynb
+# The series: solutions in notebooks/source/NN_name.ipynb, students' copies in notebooks/.
+SOLUTION_NOTEBOOKS := $(sort $(wildcard notebooks/source/[0-9]*.ipynb))
+FIRST_NOTEBOOK := $(firstword $(sort $(wildcard notebooks/[0-9]*.ipynb)))
 SHARED_NHANES := $(abspath ../shared/data/nhanesi)
+SHARED_CXR := $(abspath ../shared/data/cxr_samples)
 
 # Quiet TensorFlow's C++ start-up logging in tests and benchmarks.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -12,6 +14,9 @@ export KERAS_BACKEND ?= tensorflow
 # A checkout with ../shared beside it reads the data from there instead of downloading.
 ifneq ($(wildcard $(SHARED_NHANES)/NHANESI_subset_X.csv),)
 export MEDINTERP_DATA_DIR ?= $(SHARED_NHANES)
+endif
+ifneq ($(wildcard $(SHARED_CXR)/images/00000075_000.png),)
+export MEDINTERP_CXR_SAMPLES_DIR ?= $(SHARED_CXR)
 endif
 
 .PHONY: lab test lint format bench model evaluate examples release execute clean
@@ -29,8 +34,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	touch $@
 
 # Jupyter refuses to run as root unless told (containers and CI machines run as root).
+# default_url makes the URL JupyterLab prints (and opens) the first notebook of the series,
+# not the launcher.
 lab: $(VENV)/.installed
-	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(STUDENT_NOTEBOOK)
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+		--LabApp.default_url=/lab/tree/$(FIRST_NOTEBOOK)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -40,11 +48,12 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Unit, grader, widget and browser tests, then the solution notebook under nbval.
+# Unit, grader, widget and browser tests, then every solution notebook under nbval (cells
+# tagged nbval-check-output must print what they printed when committed).
 test: lint
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
-		$(SOLUTION_NOTEBOOK)
+		$(SOLUTION_NOTEBOOKS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
@@ -59,13 +68,13 @@ evaluate: $(VENV)/.installed
 examples: $(VENV)/.installed
 	$(BIN)/python -m medinterp.examples medinterp/assets/examples
 
-# The student notebook is generated from the solution notebook; never edit it by hand.
+# The students' notebooks are generated from the solution notebooks; never edit them by hand.
 release: $(VENV)/.installed
-	$(BIN)/python -m medinterp.release $(SOLUTION_NOTEBOOK) $(STUDENT_NOTEBOOK)
+	$(BIN)/python -m medinterp.release notebooks/source notebooks
 
-# Re-execute the solution notebook in place (its outputs are what nbval compares).
+# Re-execute the solution notebooks in place (their outputs are what nbval compares).
 execute: $(VENV)/.installed-test
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(SOLUTION_NOTEBOOK)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(SOLUTION_NOTEBOOKS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -3,8 +3,10 @@ folder of files shipped with the package (:func:`assets_dir`).
 
 Every remote file has a pinned URL and a sha256 in :data:`REGISTRY`. Files are downloaded
 with pooch into the user's cache directory the first time they are needed. When the
-environment variable ``MEDINTERP_DATA_DIR`` is set, files are read from that folder instead
-and nothing is ever downloaded (tests and CI work this way).
+environment variable ``MEDINTERP_DATA_DIR`` is set, the NHANES files are read from that folder
+instead and nothing is ever downloaded (tests and CI work this way). The NIH ChestX-ray14
+sample radiographs (``00000075_000.png`` ...) are read from the ``images/`` folder of
+``MEDINTERP_CXR_SAMPLES_DIR`` the same way.
 """
 
 from __future__ import annotations
@@ -28,15 +30,54 @@ __all__ = [
     "load_nhanes_raw",
     "RemoteFile",
     "REGISTRY",
+    "NIH_SAMPLE_IMAGES",
     "DataHashError",
     "DataUnavailableError",
 ]
 
 DATA_DIR_ENV = "MEDINTERP_DATA_DIR"
+CXR_SAMPLES_DIR_ENV = "MEDINTERP_CXR_SAMPLES_DIR"
 CACHE_DIR_ENV = "MEDINTERP_CACHE_DIR"
 
 _SHAP_COMMIT = "df974a1966294b9c7acebb1373fd6dc5445d1d3d"
 _SHAP_DATA_URL = f"https://raw.githubusercontent.com/shap/shap/{_SHAP_COMMIT}/data/"
+# NIH ChestX-ray14 test-set images as carried by jrzech/reproduce-chexnet (its demo sample).
+_CHEXNET_COMMIT = "a011a9ab108cb03a533aeab52dc934b02a823ac8"
+_CHEXNET_IMAGES_URL = (
+    f"https://raw.githubusercontent.com/jrzech/reproduce-chexnet/{_CHEXNET_COMMIT}/starter_images/"
+)
+_NIH_SAMPLE_SHA256 = {
+    "00000075_000.png": "c8dc36f5ee35f9682b10e285943a6fc25adc9b9cb3c0044a5290567ff921f49b",
+    "00000129_000.png": "91634844c935cef9dd465c44fa2d929741ada8aadaac0318d68fac4676c5b089",
+    "00000211_000.png": "01bc76380fd185cb4b33d4913293f2f621e602c6b7d10b81229c05aa6753e481",
+    "00000284_000.png": "88fabd5c87a9a48902094ce68aab933d91302b80cc6d17da3bb7a4673d288441",
+    "00000353_000.png": "1a65006356eae9e1a5d838341c8b083317eced155800941e275c5037d7bff7cb",
+    "00000427_000.png": "e2cf8fbd4a356fc85a7e1e3d912530aa87b0e29d0a2951777a4e067305adcea1",
+    "00000550_000.png": "246b5511b2e160949af1234c1b437325a625ab69fc4198f09d6e817c94331058",
+    "00000801_000.png": "7e8f67bba3eda321c89c52ebe6333a104d77008e077f2e26cb102e15ab565a35",
+    "00000889_000.png": "e080648002767641aa7d986df89acdfc811a9ccdf380f5cb1e80f6f08ac9327d",
+    "00000924_000.png": "97b5fab4ce094150956f9cb180340d46bc861d964f70fa5168adec53ac701530",
+    "00001021_000.png": "c5b701bc6a81cfb65c94113f1a301f0d5a7a13ca0589971989676a5947d9a6fc",
+    "00001063_000.png": "676cf724d97c647f94c64f53c22e796d468cb45a0e5c667d72b927e956deeb27",
+    "00001089_000.png": "a641346115dda145f175df7dd188e17c4f69a554f346f6f679fe0fa33158d20a",
+    "00001166_000.png": "73caeea3a67e1c8e1e9970025012741be156c37964ade9dc9c6728b98dc1ce4d",
+    "00001698_000.png": "451673834c5cc10a3333fc9e97df47e46ef53403fde3b3f00e0ed2d35fe359b3",
+    "00001968_000.png": "7432f820ac16e399b9169a5ddb18f0415b548b0f87cc4f9fdf0188beaab297ac",
+    "00001998_000.png": "131ba0381a4e29bdb143cc7d3202123dd4bd52c2356b023435186f4eec49fe52",
+    "00002454_000.png": "351cb9fa63326a365489cee87f2d47f43748e312efd327bbca06e09a4786eb19",
+    "00002611_000.png": "bead70a9910bf4f188ed85a299a8c147e30ae75237ca615fd6041117353bb388",
+    "00003272_000.png": "c72d6f2d75c3ae6236126ed1714620dfe4917f5908753c54bb0c176ff3a1843d",
+    "00003421_000.png": "8c1dc63735fd66487b502ead9342145c6033fa10483000302d4eefccbaf0ff11",
+    "00004094_000.png": "abf0b8bc98d4937b6fcce10fb8716974b0dc0074ba871b1671388f16c6b94c08",
+    "00004387_000.png": "06e97b74f9f6568277ace698f50d2dfba812f035a393ef49a96cd66cd81f58ac",
+    "00004738_000.png": "8d2152f194849ebf673b5d907cc0adb441c01dd16a59dbc8b68975a7ed583739",
+    "00004979_000.png": "6b0d6d589814205f5b879fb8f8675930eab37e56e81c9fd6e2304b432960d90d",
+    "00005986_000.png": "d44feea1ebb34ff37e7bdc16548870cf709c5d5be112cce4bbef39e1580b03ec",
+    "00007494_000.png": "ffdfd84017b0b3ffef2bb6dd8e08f37fb12e688f2157471436b3aebbbfed8993",
+    "00011261_000.png": "8648f70161bdb422f711a92f8aecf2d394fcaf2e31176710da95e40d5c6ba1b6",
+    "00014250_000.png": "84348946f60da69c91768fae1a39a6e9f85c9467a71dc84a5b5a26aab09af06e",
+    "00022084_000.png": "fd3c0d4857f2802c2f82c27a7a69ee601fbdd959c1e8566b71948e1d285a4d1c",
+}
 
 
 @dataclass(frozen=True)
@@ -46,6 +87,10 @@ class RemoteFile:
     name: str
     url: str
     sha256: str
+    #: The environment variable naming a local folder to read the file from instead.
+    local_env: str = DATA_DIR_ENV
+    #: The file's sub-folder inside that local folder.
+    local_subdir: str = ""
 
 
 REGISTRY = {
@@ -61,8 +106,14 @@ REGISTRY = {
             _SHAP_DATA_URL + "NHANESI_subset_y.csv",
             "a26b0d295c0bbad0aa8034be8598274e35bd43c98e5a25cfcb407453cae4d7aa",
         ),
+        *(
+            RemoteFile(name, _CHEXNET_IMAGES_URL + name, sha256, CXR_SAMPLES_DIR_ENV, "images")
+            for name, sha256 in _NIH_SAMPLE_SHA256.items()
+        ),
     )
 }
+#: The registered NIH ChestX-ray14 sample radiographs (1024x1024 PNG, frontal PA view).
+NIH_SAMPLE_IMAGES = tuple(_NIH_SAMPLE_SHA256)
 
 
 class DataHashError(ValueError):
@@ -97,15 +148,16 @@ def fetch(name: str) -> Path:
     Returns
     -------
     pathlib.Path
-        The verified file, from ``MEDINTERP_DATA_DIR`` when it is set, else from the cache
-        (downloading it first if needed).
+        The verified file, from its local folder when that folder's environment variable is
+        set (``MEDINTERP_DATA_DIR`` for NHANES, ``MEDINTERP_CXR_SAMPLES_DIR``'s ``images/``
+        for the NIH radiographs), else from the cache (downloading it first if needed).
 
     Raises
     ------
     ValueError
         ``name`` is not registered; the message lists the registered names.
     FileNotFoundError
-        ``MEDINTERP_DATA_DIR`` is set but does not hold the file.
+        The file's local folder variable is set but the folder does not hold the file.
     DataHashError
         The file's sha256 does not match the pinned value; the file is not used.
     DataUnavailableError
@@ -114,13 +166,15 @@ def fetch(name: str) -> Path:
     if name not in REGISTRY:
         raise ValueError(f"Unknown data file {name!r}. Registered files: {sorted(REGISTRY)}")
     remote = REGISTRY[name]
-    local_dir = os.environ.get(DATA_DIR_ENV)
+    local_dir = os.environ.get(remote.local_env)
     if local_dir:
-        path = Path(local_dir) / name
+        folder = Path(local_dir) / remote.local_subdir
+        path = folder / name
         if not path.is_file():
             raise FileNotFoundError(
-                f"{name} is not in {local_dir} ({DATA_DIR_ENV} points there). "
-                f"Put the file there, or unset {DATA_DIR_ENV} to download it from {remote.url}."
+                f"{name} is not in {folder} ({remote.local_env} points to {local_dir}). "
+                f"Put the file there, or unset {remote.local_env} to download it from "
+                f"{remote.url}."
             )
         _verify(path, remote)
         return path
@@ -159,7 +213,8 @@ def _download(remote: RemoteFile) -> Path:
         raise DataUnavailableError(
             f"Could not download {remote.name} from {remote.url} ({type(error).__name__}), "
             f"and it is not cached in {cache_dir()}. Offline? Download the file yourself and "
-            f"set {DATA_DIR_ENV} to the folder that holds it."
+            f"set {remote.local_env} to the folder that holds it"
+            + (f" in {remote.local_subdir}/." if remote.local_subdir else ".")
         ) from None
     return Path(path)
 

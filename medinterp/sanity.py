@@ -12,7 +12,11 @@ import pandas as pd
 
 from medinterp.gradcam import grad_cam, last_conv_layer
 
-__all__ = ["randomize_weights", "cam_similarity", "sanity_check"]
+__all__ = ["randomize_weights", "cam_similarity", "sanity_check", "sanity_verdict", "THRESHOLD"]
+
+#: A map still this similar (Spearman) to the trained model's after the randomisation has
+#: not changed enough: it shows the image more than the model.
+THRESHOLD = 0.5
 
 
 def _check_random_state(random_state) -> int:
@@ -108,3 +112,36 @@ def sanity_check(
         cam = grad_cam(randomized, image, category_index, layer_name)
         rows.append({"randomized_from": from_layer, "spearman": cam_similarity(reference, cam)})
     return pd.DataFrame(rows).set_index("randomized_from")
+
+
+def sanity_verdict(similarity: pd.DataFrame, threshold: float = THRESHOLD) -> pd.DataFrame:
+    """Read :func:`sanity_check`'s table out as pass or fail.
+
+    A randomisation *passes* when the map moved away from the trained model's: its Spearman
+    similarity is below ``threshold``. The check as a whole passes when the most destroyed
+    model (the table's last row, randomised from the lowest layer listed) passes: a map that
+    survives that is not explaining the model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``similarity`` with two more columns, ``threshold`` and ``passed`` (bool); ``.attrs
+        ["passed"]`` holds the verdict of the last row. The input is not changed.
+    """
+    if not isinstance(similarity, pd.DataFrame) or "spearman" not in similarity.columns:
+        raise TypeError(
+            "similarity must be the DataFrame sanity_check returns (a 'spearman' column)"
+        )
+    if similarity.empty:
+        raise ValueError("similarity is empty: run sanity_check with at least one layer")
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(
+        threshold, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"threshold must be a number in (-1, 1], got {threshold!r}")
+    if not -1 < threshold <= 1:
+        raise ValueError(f"threshold must be in (-1, 1], got {threshold}")
+    verdict = similarity.copy()
+    verdict["threshold"] = float(threshold)
+    verdict["passed"] = verdict["spearman"] < threshold
+    verdict.attrs["passed"] = bool(verdict["passed"].iloc[-1])
+    return verdict

@@ -10,6 +10,10 @@ explorers only wire controls: the numbers come from :mod:`medinterp.gradcam`,
 :mod:`medinterp.localization`, :mod:`medinterp.shapley` and :mod:`medinterp.importance`, the
 figures from :mod:`medinterp.display`. An error inside a callback is shown
 in the explorer instead of disappearing into the log.
+
+Why this module is long: the three explorers share one plumbing class and the PNG and error
+helpers, which are private; split into one module per explorer, each would have to import
+another module's private names.
 """
 
 from __future__ import annotations
@@ -26,8 +30,6 @@ from IPython.display import clear_output
 from medinterp.labels import LABELS
 
 __all__ = ["XrayExplorer", "ShapExplorer", "ImportanceExplorer"]
-
-DEFAULT_LABELS = ("Cardiomegaly", "Mass", "Edema")
 
 
 def _png(rgb: np.ndarray) -> bytes:
@@ -115,8 +117,7 @@ class XrayExplorer(_Explorer):
         ]
         self.image_picker = w.Dropdown(options=options, value=0, description="Image")
         self.checkboxes = {
-            label: w.Checkbox(value=label in DEFAULT_LABELS, description=label, indent=False)
-            for label in LABELS
+            label: w.Checkbox(value=False, description=label, indent=False) for label in LABELS
         }
         self.opacity = w.FloatSlider(
             value=0.5, min=0.0, max=1.0, step=0.05, description="Opacity", continuous_update=False
@@ -135,15 +136,35 @@ class XrayExplorer(_Explorer):
         )  # fmt: skip
         self.widget = w.VBox([controls, self.message, self.images, self.bars])
         self.widget.add_class("medinterp-xray-explorer")
+        self._preselecting = False
         update = self._guarded(self.update)
-        for control in [self.image_picker, self.opacity, self.layer_picker, self.show_mask]:
+        self.image_picker.observe(self._guarded(self._new_image), names="value")
+        for control in [self.opacity, self.layer_picker, self.show_mask]:
             control.observe(update, names="value")
         for box in self.checkboxes.values():
             box.observe(update, names="value")
-        update()
+        self._guarded(self._new_image)()
 
     def selected_labels(self) -> list[str]:
         return [label for label, box in self.checkboxes.items() if box.value]
+
+    def preselected_labels(self, index: int) -> list[str]:
+        """The findings present in image ``index`` plus the model's top prediction, in
+        :data:`~medinterp.labels.LABELS` order: what is worth looking at first."""
+        probabilities, _ = self._cams(index, self.layer_picker.value)
+        wanted = set(self.dataset.labels(index)) | {LABELS[int(np.argmax(probabilities))]}
+        return [label for label in LABELS if label in wanted]
+
+    def _new_image(self):
+        """A new image: tick what it shows (and the top prediction), then redraw once."""
+        wanted = set(self.preselected_labels(self.image_picker.value))
+        self._preselecting = True
+        try:
+            for label, box in self.checkboxes.items():
+                box.value = label in wanted
+        finally:
+            self._preselecting = False
+        self.update()
 
     def _cams(self, index, layer):
         """Probabilities and all 14 maps for one image and layer, computed once."""
@@ -163,6 +184,8 @@ class XrayExplorer(_Explorer):
         from medinterp.display.gradcam import mask_contour, overlay
         from medinterp.localization import pointing_game
 
+        if self._preselecting:
+            return  # _new_image ticks several boxes, then redraws once
         index, layer = self.image_picker.value, self.layer_picker.value
         labels = self.selected_labels()
         probabilities, cams = self._cams(index, layer)

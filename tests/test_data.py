@@ -2,6 +2,7 @@ import functools
 import http.server
 import shutil
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -89,7 +90,7 @@ def test_fetch_reads_data_dir_without_downloading(nhanes_dir, monkeypatch):
 
 
 def test_file_with_wrong_hash_is_refused(nhanes_dir, tmp_path, monkeypatch):
-    for name in data.REGISTRY:
+    for name in ("NHANESI_subset_X.csv", "NHANESI_subset_y.csv"):
         shutil.copy(nhanes_dir / name, tmp_path / name)
     with open(tmp_path / "NHANESI_subset_X.csv", "a") as handle:
         handle.write("9932,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n")
@@ -176,3 +177,31 @@ def test_download_with_wrong_hash_is_discarded(tmp_path, local_server, monkeypat
 def test_unknown_file_lists_registry():
     with pytest.raises(ValueError, match="NHANESI_subset_X.csv"):
         fetch("nhanes.csv")
+
+
+def test_nih_sample_radiographs_are_registered_and_read_locally(monkeypatch):
+    """The NIH sample images are pinned to reproduce-chexnet's commit and read from
+    MEDINTERP_CXR_SAMPLES_DIR/images when it is set: nothing is downloaded."""
+    import os
+
+    if not os.environ.get("MEDINTERP_CXR_SAMPLES_DIR"):
+        pytest.skip("MEDINTERP_CXR_SAMPLES_DIR is not set")
+    monkeypatch.setattr(data, "_download", lambda remote: pytest.fail("must not download"))
+    assert len(data.NIH_SAMPLE_IMAGES) == 30
+    remote = data.REGISTRY["00000075_000.png"]
+    assert "reproduce-chexnet/a011a9ab108cb03a533aeab52dc934b02a823ac8/starter_images/" in (
+        remote.url
+    )
+    path = fetch("00000075_000.png")
+    assert path == Path(os.environ["MEDINTERP_CXR_SAMPLES_DIR"]) / "images" / "00000075_000.png"
+
+
+def test_nih_sample_with_wrong_hash_or_missing_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "_download", lambda remote: pytest.fail("must not download"))
+    (tmp_path / "images").mkdir()
+    monkeypatch.setenv("MEDINTERP_CXR_SAMPLES_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="MEDINTERP_CXR_SAMPLES_DIR"):
+        fetch("00000075_000.png")
+    (tmp_path / "images" / "00000075_000.png").write_bytes(b"not a radiograph")
+    with pytest.raises(DataHashError, match="sha256"):
+        fetch("00000075_000.png")

@@ -12,7 +12,7 @@ from sklearn.utils import Bunch
 
 from medinterp.display.gradcam import mask_contour, overlay, show_gradcam
 from medinterp.display.importance import plot_importance
-from medinterp.display.shapley import plot_dependence, plot_force, plot_summary
+from medinterp.display.shapley import plot_dependence, plot_force, plot_summary, plot_waterfall
 
 matplotlib.use("Agg")
 
@@ -89,12 +89,37 @@ def test_show_gradcam_draws_one_panel_per_label(capsys):
     assert "Ground truth: Mass" in printed and "Edema: p = 0.010" in printed
     with pytest.raises(ValueError, match="same length"):
         show_gradcam(image, cams, [0.9], ["Mass", "Edema"])
+    with pytest.raises(ValueError, match="alpha"):
+        show_gradcam(image, cams, [0.9, 0.01], ["Mass", "Edema"], alpha=1.5)
+
+
+def test_show_gradcam_overlay_is_visible_whatever_the_probability():
+    """A map for p=0.001 is drawn as strongly as one for p=0.9 (the course's min(0.5, p)
+    opacity left it invisible); the probability is in the title instead."""
+    image = np.zeros((32, 32))
+    cam = np.zeros((32, 32))
+    cam[8:16, 8:16] = 1.0
+    figure = show_gradcam(image, np.stack([cam, cam]), [0.9, 0.001], ["Mass", "Edema"])
+    likely, unlikely = (axis.get_images()[0].get_array() for axis in figure.axes[1:])
+    np.testing.assert_array_equal(likely, unlikely)
+    expected = overlay(image, cam, alpha=0.5)
+    np.testing.assert_array_equal(unlikely, expected)
+    assert np.abs(unlikely.astype(int) - overlay(image, cam, alpha=0.0)).max() > 60
+    faint = show_gradcam(image, cam[None], [0.001], ["Edema"], alpha=0.1)
+    assert not np.array_equal(faint.axes[1].get_images()[0].get_array(), expected)
 
 
 def test_shap_plots_draw_the_values(nhanes_shap):
     X, values = nhanes_shap
     force = plot_force(values, 0.16, X, row=0)
     assert isinstance(force, matplotlib.figure.Figure)
+    waterfall = plot_waterfall(values, 0.16, X, row=0, max_display=5)
+    # shap draws the tick labels twice (a twin axis); what matters is which lines exist.
+    ticks = sorted({t.get_text() for t in waterfall.axes[0].get_yticklabels()})
+    # The four largest |SHAP| features, each with the person's value, and "other features".
+    top = X.columns[np.argsort(-np.abs(values[0]))[:4]]
+    assert f"{X.shape[1] - 4} other features" in ticks
+    assert sorted(t.split(" = ")[1] for t in ticks if " = " in t) == sorted(top)
     summary = plot_summary(values, X, max_display=5)
     labels = [t.get_text() for t in summary.axes[0].get_yticklabels()]
     # The five features with the largest mean |SHAP|, most important on top.
@@ -119,6 +144,8 @@ def test_shap_plots_draw_the_values(nhanes_shap):
         ),
         (lambda v, X: plot_force(v, 0.1, X, row=len(X)), ValueError, "row must be"),
         (lambda v, X: plot_force(v, 0.1, X, row=1.0), TypeError, "row must be"),
+        (lambda v, X: plot_waterfall(v, 0.1, X, row=-1), ValueError, "row must be"),
+        (lambda v, X: plot_waterfall(v, 0.1, X, row=0, max_display=1), ValueError, "max_disp"),
         (lambda v, X: plot_summary(np.stack([v, -v], -1), X), ValueError, r"values\[:, :, 1\]"),
         (lambda v, X: plot_summary(v, X.to_numpy()), TypeError, "DataFrame"),
     ],

@@ -1,4 +1,4 @@
-"""One source, two notebooks: the release is in sync and the student version fails kindly."""
+"""The series: one source per notebook, students' copies in sync, small, kind when unfinished."""
 
 import re
 from pathlib import Path
@@ -7,74 +7,135 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from medinterp.release import strip_solutions, student_notebook
+from medinterp.release import NBVAL_TAGS, student_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
-SOLUTION = ROOT / "notebooks/source/model_interpretation_solution.ipynb"
-STUDENT = ROOT / "notebooks/model_interpretation.ipynb"
-GRADER_CALLS = ("grad_cam_test(", "compute_gradcam_test(", "permute_feature_test(",
-                "permutation_importance_test(")  # fmt: skip
+SOURCE = ROOT / "notebooks/source"
+STUDENTS = ROOT / "notebooks"
+SOLUTIONS = sorted(SOURCE.glob("[0-9]*.ipynb"))
+MAX_STUDENT_BYTES = 100_000
+
+# Every course exercise: (notebook, function, marker, solution lines students must not see).
+COURSE_EXERCISES = [
+    ("02_gradcam", "grad_cam", "UNQ_C1", ["weights = np.mean(gradients"]),
+    ("02_gradcam", "compute_gradcam", "UNQ_C2", ["probabilities = [predictions[0]"]),
+    ("05_permutation_importance", "permute_feature", "UNQ_C3",
+     ["= np.random.permutation(len(df))"]),
+    ("05_permutation_importance", "permutation_importance", "UNQ_C4",
+     ["baseline_performance = metric("]),
+    ("06_shap", "class_one_values", "UNQ_C7", ["np.asarray(raw)[:, :, 1]"]),
+]  # fmt: skip
+GRADER = re.compile(r"\b(\w+_test)\(")
 
 
-def test_committed_student_notebook_is_current():
-    expected = student_notebook(nbformat.read(SOLUTION, as_version=4))
-    committed = nbformat.read(STUDENT, as_version=4)
-    assert [c.source for c in committed.cells] == [c.source for c in expected.cells], (
-        "notebooks/model_interpretation.ipynb is stale: run `make release`"
-    )
+def _ids(paths):
+    return [p.stem for p in paths]
+
+
+def _student(solution: Path) -> Path:
+    return STUDENTS / solution.name
+
+
+def test_the_series_is_there_and_the_single_notebook_is_retired():
+    names = _ids(SOLUTIONS)
+    for name in ("02_gradcam", "03_checking_gradcam", "05_permutation_importance", "06_shap"):
+        assert name in names
+    assert not (STUDENTS / "model_interpretation.ipynb").exists()
+    assert not (SOURCE / "model_interpretation_solution.ipynb").exists()
+    assert sorted(p.name for p in STUDENTS.glob("[0-9]*.ipynb")) == [p.name for p in SOLUTIONS]
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_student_copy_is_current(solution):
+    expected = student_notebook(nbformat.read(solution, as_version=4))
+    committed = nbformat.read(_student(solution), as_version=4)
+    stale = f"{_student(solution).name} is stale: run `make release`"
+    assert [c.source for c in committed.cells] == [c.source for c in expected.cells], stale
+    assert [c.metadata.get("tags") for c in committed.cells] == [
+        c.metadata.get("tags") for c in expected.cells
+    ], stale
     assert all(not c.get("outputs") for c in committed.cells if c.cell_type == "code")
 
 
-def test_student_notebook_has_no_solutions():
-    text = STUDENT.read_text()
-    assert "BEGIN SOLUTION" not in text
-    for solution_line in ("weights = np.mean(gradients", "= np.random.permutation(len(df))",
-                          "baseline_performance = metric("):  # fmt: skip
-        assert solution_line not in text
-    assert len(re.findall(r"# UNQ_C\d", text)) == 4
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_student_copy_is_small_and_clean(solution):
+    path = _student(solution)
+    assert path.stat().st_size < MAX_STUDENT_BYTES, f"{path.name}: {path.stat().st_size} bytes"
+    text = path.read_text()
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    assert "widget-state" not in text and "widgets" not in nbformat.reads(text, 4).metadata
+    for marker in NBVAL_TAGS:
+        assert marker not in text, f"{path.name} shows {marker} to students"
 
 
-def test_strip_solutions():
-    source = "\n".join([
-        "def f(df):",
-        "    ### START CODE HERE ###",
-        "    ### BEGIN SOLUTION",
-        "    # copy first",
-        "    out = df.copy()",
-        "    for column in df.columns:",
-        "        out.loc['x', column] = abs(1 - 2)",
-        "    out.sort_index(inplace=True)",
-        "    ### END SOLUTION",
-        "    ### END CODE HERE ###",
-        "    return out",
-    ])  # fmt: skip
-    assert strip_solutions(source).splitlines() == [
-        "def f(df):",
-        "    ### START CODE HERE ###",
-        "    # copy first",
-        "    out = None",
-        "    for column in df.columns:",
-        "        out.loc['x', column] = None",
-        "    ### END CODE HERE ###",
-        "    return out",
-    ]
-    with pytest.raises(ValueError, match="without"):
-        strip_solutions("### BEGIN SOLUTION\nx = 1")
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_checked_cells_are_tagged(solution):
+    """Grader cells, and the cells whose numbers the prose quotes, are checked by nbval."""
+    notebook = nbformat.read(solution, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and GRADER.search(cell.source) and "def " not in cell.source:
+            assert "nbval-check-output" in cell.metadata.get("tags", []), cell.source
+    assert any("nbval-check-output" in c.metadata.get("tags", []) for c in notebook.cells)
 
 
-def test_student_notebook_reports_not_attempted(nhanes_dir):
-    """Executed as delivered, every grader cell says "not attempted" and shows no traceback."""
-    notebook = nbformat.read(STUDENT, as_version=4)
+@pytest.mark.parametrize(("notebook", "function", "marker", "solution_lines"), COURSE_EXERCISES)
+def test_every_exercise_keeps_its_name_marker_and_block(notebook, function, marker, solution_lines):
+    text = (STUDENTS / f"{notebook}.ipynb").read_text()
+    cells = [c.source for c in nbformat.reads(text, 4).cells if f"# {marker} " in c.source]
+    assert len(cells) == 1, f"{marker} must mark exactly one cell of {notebook}"
+    assert f"def {function}(" in cells[0]
+    assert "### START CODE HERE" in cells[0] and "### END CODE HERE" in cells[0]
+    assert "= None" in cells[0]
+    for line in solution_lines:
+        assert line not in text
+        assert line in (SOURCE / f"{notebook}.ipynb").read_text()  # the check is not vacuous
+
+
+def _run(path: Path) -> nbformat.NotebookNode:
+    notebook = nbformat.read(path, as_version=4)
     NotebookClient(
         notebook, timeout=600, allow_errors=True,
-        resources={"metadata": {"path": str(STUDENT.parent)}},
+        resources={"metadata": {"path": str(path.parent)}},
     ).execute()  # fmt: skip
-    grader_cells = [c for c in notebook.cells if c.cell_type == "code" and c.source.strip().endswith(")")
-                    and any(call in c.source for call in GRADER_CALLS)]  # fmt: skip
-    assert len(grader_cells) == 4
-    for cell in grader_cells:
-        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        assert not errors, f"grader cell raised: {cell.source}"
-        assert "not attempted" in text, text
-        assert "Traceback" not in text and "crashed" not in text
+    return notebook
+
+
+def _text(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif output.output_type == "error":
+            parts.append("\n".join(output.traceback))
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_fresh_student_notebook_runs_to_the_end(solution, nhanes_dir):
+    """Run All, as delivered: no cell raises, every grader says "not attempted", and a cell
+    that needs an unfinished exercise says so in one line."""
+    notebook = _run(_student(solution))
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    errors = [c.source for c in code if any(o.output_type == "error" for o in c.outputs)]
+    assert not errors, f"cells raised: {errors}"
+    for cell in code:
+        text = _text(cell)
+        assert "Traceback" not in text and "crashed" not in text, cell.source
+        if GRADER.search(cell.source) and "def " not in cell.source:
+            assert "not attempted" in text, f"{cell.source}\n{text}"
+            assert "All tests passed" not in text
+        if "Needs Exercise" in cell.source:
+            needs = [line for line in text.splitlines() if line.strip()]
+            assert len(needs) == 1 and needs[0].startswith("Needs Exercise"), text
+
+
+def test_make_lab_opens_the_first_notebook():
+    """JupyterLab prints and opens LabApp.default_url: the first notebook, not the launcher."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry_run = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
+    first = sorted(STUDENTS.glob("[0-9]*.ipynb"))[0].relative_to(ROOT)
+    assert f"--LabApp.default_url=/lab/tree/{first.as_posix()}" in dry_run.stdout, dry_run.stdout

@@ -16,24 +16,57 @@ def _tile_bytes(explorer):
     return [tile.children[0].value for tile in explorer.images.children]
 
 
+def _expected_preselection(explorer, index):
+    """What a student should see ticked: the image's findings and the top prediction."""
+    from medinterp.labels import LABELS
+
+    probabilities = explorer.state["probabilities"]
+    wanted = set(explorer.dataset.labels(index)) | {LABELS[int(np.argmax(probabilities))]}
+    return [label for label in LABELS if label in wanted]
+
+
 def test_xray_defaults(xray):
     assert isinstance(xray.widget, w.VBox)
-    assert xray.state["labels"] == ["Cardiomegaly", "Mass", "Edema"]
-    assert len(xray.state["overlays"]) == 3
-    assert len(xray.images.children) == 4  # original + one per label
+    assert xray.state["image_index"] == 0
+    assert "Pneumothorax" in xray.dataset.labels(0)
+    # The findings of the image shown are ticked (not a fixed list of labels) ...
+    assert "Pneumothorax" in xray.state["labels"]
+    assert xray.state["labels"] == _expected_preselection(xray, 0)
+    assert [label for label, box in xray.checkboxes.items() if box.value] == xray.state["labels"]
+    assert len(xray.state["overlays"]) == len(xray.state["labels"])
+    assert len(xray.images.children) == len(xray.state["labels"]) + 1  # original + one per label
     assert xray.state["layer"] == "relu" and xray.layer_picker.options[-1] == "relu"
     assert len(xray.checkboxes) == 14 and xray.opacity.continuous_update is False
     assert xray.state["probabilities"].shape == (14,)
     assert "Predicted probabilities" in xray.bars.value
 
 
+def test_preselection_follows_every_image_change(xray):
+    dataset = xray.dataset
+    normal = next(i for i in range(len(dataset)) if not dataset.labels(i))
+    crowded = max(range(len(dataset)), key=lambda i: len(dataset.labels(i)))
+    for index in (crowded, normal, 0):
+        xray.image_picker.value = index
+        assert xray.state["labels"] == _expected_preselection(xray, index), index
+    xray.image_picker.value = normal
+    # A normal image shows only the model's top prediction ...
+    assert len(xray.state["labels"]) == 1
+    xray.image_picker.value = crowded
+    # ... and an image with many findings shows every one of them.
+    assert set(dataset.labels(crowded)) <= set(xray.state["labels"])
+    assert len(xray.state["labels"]) >= len(dataset.labels(crowded)) >= 4
+    xray.image_picker.value = 0
+
+
 def test_overlays_follow_checked_labels(xray):
     before = _tile_bytes(xray)
-    xray.checkboxes["Mass"].value = False
+    for box in xray.checkboxes.values():
+        box.value = False
     xray.checkboxes["Effusion"].value = True
     xray.checkboxes["Nodule"].value = True
-    assert xray.state["labels"] == ["Cardiomegaly", "Effusion", "Nodule", "Edema"]
-    assert len(xray.state["overlays"]) == len(xray.images.children) - 1 == 4
+    xray.checkboxes["Cardiomegaly"].value = True
+    assert xray.state["labels"] == ["Cardiomegaly", "Effusion", "Nodule"]
+    assert len(xray.state["overlays"]) == len(xray.images.children) - 1 == 3
     captions = [tile.children[1].value for tile in xray.images.children[1:]]
     assert [c.split(":")[0].replace("<b>", "") for c in captions] == xray.state["labels"]
     assert _tile_bytes(xray) != before
@@ -42,12 +75,14 @@ def test_overlays_follow_checked_labels(xray):
 def test_new_image_changes_overlays_and_reports_pointing(xray):
     dataset = xray.dataset
     index = next(i for i in range(len(dataset)) if "Cardiomegaly" in dataset.labels(i))
+    xray.checkboxes["Nodule"].value = True  # absent from that image: unticked by the change
     before = [o.copy() for o in xray.state["overlays"]]
     xray.image_picker.value = index
     assert xray.state["image_index"] == index
     assert xray.state["pointing"]["Cardiomegaly"] in ("hit", "miss")
     absent = [label for label in xray.state["labels"] if label not in dataset.labels(index)]
     assert all(xray.state["pointing"][label] is None for label in absent)
+    assert "Nodule" not in xray.state["labels"] or "Nodule" in dataset.labels(index)
     assert any(
         not np.array_equal(a, b) for a, b in zip(before, xray.state["overlays"], strict=False)
     )

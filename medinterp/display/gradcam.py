@@ -69,11 +69,14 @@ def mask_contour(rgb, mask, color=(0, 255, 0)):
     return outlined
 
 
-def show_gradcam(image, cams, probabilities, labels, ground_truth=None, masks=None):
+def show_gradcam(image, cams, probabilities, labels, ground_truth=None, masks=None, alpha=0.5):
     """The course's figure: the original, then one overlay per label.
 
-    Each overlay's opacity is ``min(0.5, p)``: a map for an unlikely label is drawn faintly
-    because the model itself gives it little weight.
+    Every overlay is drawn with the same opacity ``alpha``, whatever the probability: a
+    GradCAM map is normalised to its own maximum, so a map for an unlikely label looks as
+    strong as one for a likely label, and the probability in its title says how much the
+    model believes it. (The course faded each map to ``min(0.5, p)``, which left maps for
+    p < 0.1 nearly invisible.)
 
     Parameters
     ----------
@@ -85,12 +88,16 @@ def show_gradcam(image, cams, probabilities, labels, ground_truth=None, masks=No
         Printed and shown in the titles.
     masks : array (k, H, W) of bool, optional
         Ground-truth outlines to draw (phantoms).
+    alpha : float in [0, 1], default=0.5
+        Opacity of every heat map.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     cams = np.asarray(cams)
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     if len(cams) != len(probabilities) or len(cams) != len(labels):
         raise ValueError(
             f"cams, probabilities and labels must have the same length, got {len(cams)}, "
@@ -113,7 +120,7 @@ def show_gradcam(image, cams, probabilities, labels, ground_truth=None, masks=No
     for i, (axis, cam, label, probability) in enumerate(
         zip(axes[1:], cams, labels, probabilities, strict=True)
     ):
-        rgb = overlay(image, cam, alpha=min(0.5, float(probability)))
+        rgb = overlay(image, cam, alpha=alpha)
         if masks is not None and np.any(masks[i]):
             rgb = mask_contour(rgb, masks[i])
         title = f"{label}: p={probability:.3f}"

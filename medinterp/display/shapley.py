@@ -1,4 +1,5 @@
-"""Drawing SHAP values: force, summary (beeswarm) and dependence plots, as matplotlib figures.
+"""Drawing SHAP values: waterfall, force, summary (beeswarm) and dependence plots, as
+matplotlib figures.
 
 The numbers come from :func:`medinterp.shapley.tree_shap_values` (one class's
 ``(n_samples, n_features)`` array); every function here only draws them with shap's plots.
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shap
 
-__all__ = ["plot_force", "plot_summary", "plot_dependence"]
+__all__ = ["plot_waterfall", "plot_force", "plot_summary", "plot_dependence"]
 
 
 def _check_values(shap_values, X) -> np.ndarray:
@@ -32,6 +33,49 @@ def _check_feature(X, feature, what="feature"):
         raise ValueError(f"Unknown {what} {feature!r}. Valid features: {list(X.columns)}")
 
 
+def _check_row(X, row) -> int:
+    if isinstance(row, bool) or not isinstance(row, (int, np.integer)):
+        raise TypeError(f"row must be an integer position in 0..{len(X) - 1}, got {row!r}")
+    if not 0 <= row < len(X):
+        raise ValueError(f"row must be in 0..{len(X) - 1}, got {row}")
+    return int(row)
+
+
+def plot_waterfall(
+    shap_values: np.ndarray,
+    base_value: float,
+    X: pd.DataFrame,
+    row: int,
+    max_display: int = 10,
+):
+    """Waterfall plot for individual ``row`` (a position in ``X``): one readable line per
+    feature, from the average prediction ``base_value`` to this person's prediction.
+
+    The ``max_display - 1`` features with the largest |SHAP value| get a line each (with the
+    person's value of that feature); the rest are summed into one line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    shap_values = _check_values(shap_values, X)
+    row = _check_row(X, row)
+    if isinstance(max_display, bool) or not isinstance(max_display, (int, np.integer)):
+        raise TypeError(f"max_display must be an integer >= 2, got {max_display!r}")
+    if max_display < 2:
+        raise ValueError(f"max_display must be >= 2, got {max_display}")
+    explanation = shap.Explanation(
+        values=shap_values[row],
+        base_values=float(base_value),
+        data=X.iloc[row].round(2).to_numpy(),
+        feature_names=list(X.columns),
+    )
+    shap.plots.waterfall(explanation, max_display=int(max_display), show=False)
+    figure = plt.gcf()
+    plt.close(figure)
+    return figure
+
+
 def plot_force(
     shap_values: np.ndarray,
     base_value: float,
@@ -45,10 +89,7 @@ def plot_force(
     JavaScript visualiser object for display in a notebook.
     """
     shap_values = _check_values(shap_values, X)
-    if isinstance(row, bool) or not isinstance(row, (int, np.integer)):
-        raise TypeError(f"row must be an integer position in 0..{len(X) - 1}, got {row!r}")
-    if not 0 <= row < len(X):
-        raise ValueError(f"row must be in 0..{len(X) - 1}, got {row}")
+    row = _check_row(X, row)
     features = X.iloc[row].round(2)
     if interactive:
         return shap.force_plot(base_value, shap_values[row], features)

@@ -11,8 +11,8 @@ Modules: :mod:`~medinterp.grading.feedback` (the shared feedback framework),
 :mod:`~medinterp.grading.gradcam_exercises` (``grad_cam``, ``compute_gradcam``),
 :mod:`~medinterp.grading.hook_exercises` (``get_hook``, ``get_gradients``),
 :mod:`~medinterp.grading.importance_exercises` (``permute_feature``,
-``permutation_importance``), :mod:`~medinterp.grading.hints` (hints, read from
-``hints.json``).
+``permutation_importance``), :mod:`~medinterp.grading.shap_exercises`
+(``class_one_values``), :mod:`~medinterp.grading.hints` (hints, read from ``hints.json``).
 """
 
 from medinterp.grading.feedback import FAIL, PASS
@@ -27,10 +27,12 @@ from medinterp.grading.importance_exercises import (
     permutation_importance_test,
     permute_feature_test,
 )
+from medinterp.grading.shap_exercises import class_one_values_test
 
 __all__ = [
     "FAIL",
     "PASS",
+    "class_one_values_test",
     "compute_gradcam_test",
     "get_gradients_test",
     "get_hook_test",

@@ -14,4 +14,5 @@ BANKS = (
     "compute_gradcam_bank",
     "get_hook_bank",
     "get_gradients_bank",
+    "class_one_values_bank",
 )
