@@ -17,6 +17,8 @@ MAX_STUDENT_BYTES = 100_000
 
 # Every course exercise: (notebook, function, marker, solution lines students must not see).
 COURSE_EXERCISES = [
+    ("01_hooks_and_gradients", "get_hook", "UNQ_C5", ["hook = keras.Model(model.inputs"]),
+    ("01_hooks_and_gradients", "get_gradients", "UNQ_C6", ["score = predictions[:, category_index]"]),
     ("02_gradcam", "grad_cam", "UNQ_C1", ["weights = np.mean(gradients"]),
     ("02_gradcam", "compute_gradcam", "UNQ_C2", ["probabilities = [predictions[0]"]),
     ("05_permutation_importance", "permute_feature", "UNQ_C3",
@@ -38,7 +40,8 @@ def _student(solution: Path) -> Path:
 
 def test_the_series_is_there_and_the_single_notebook_is_retired():
     names = _ids(SOLUTIONS)
-    for name in ("02_gradcam", "03_checking_gradcam", "05_permutation_importance", "06_shap"):
+    for name in ("01_hooks_and_gradients", "02_gradcam", "03_checking_gradcam",
+                 "05_permutation_importance", "06_shap"):  # fmt: skip
         assert name in names
     assert not (STUDENTS / "model_interpretation.ipynb").exists()
     assert not (SOURCE / "model_interpretation_solution.ipynb").exists()
