@@ -1,0 +1,356 @@
+"""Tree-aware scoring of permuted copies, the fast path of permutation importance for forests.
+
+A forest's predicted probability is the mean of its trees' leaf values. When one feature is
+permuted, a tree that never splits on it gives every row the same leaf as before. In a tree
+that does, the splits on that feature along a row's path bound the feature to an interval:
+a permuted value inside it reaches the same leaf, and only a value outside it is walked
+again, from the first node on the path that splits on the feature. So each row's leaf in
+each tree is found once, and for each permuted copy only the rows whose leaf changed in some
+tree are summed again.
+
+The sum runs over the trees in scikit-learn's order, starting from the same partial sum, and
+is divided by the number of trees as :meth:`sklearn.ensemble.RandomForestClassifier.predict_proba`
+does, so every probability is bit for bit the one scikit-learn returns and ties stay ties.
+
+:func:`forest_predictor` is the only entry point that :mod:`medinterp.importance` needs: it
+returns a :class:`ForestPermutationPredictor` for a model it reproduces exactly, and ``None``
+for any other model, which then keeps the stacked ``predict_proba`` path.
+
+The loops are compiled with numba (``cache=True``): the first call in a fresh environment
+compiles them in a few seconds, later processes load them from numba's cache.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+__all__ = ["SUPPORTED_MODELS", "ForestPermutationPredictor", "forest_predictor"]
+
+# Exact types, not subclasses: a subclass may predict differently, and then only its own
+# predict_proba is right.
+SUPPORTED_MODELS = (RandomForestClassifier, ExtraTreesClassifier)
+
+# scikit-learn's TREE_LEAF: a node whose left child is -1 is a leaf.
+_LEAF = -1
+# Columns of the packed node table: one row per node keeps a walk's reads together in memory.
+_LEFT, _RIGHT, _FEATURE, _MISSING_LEFT = 0, 1, 2, 3
+
+
+def forest_predictor(model, values: np.ndarray) -> ForestPermutationPredictor | None:
+    """A fast predictor of ``model`` on ``values`` if the model is a supported forest.
+
+    Parameters
+    ----------
+    model : estimator
+        Any estimator. Only a fitted, single-output
+        :class:`~sklearn.ensemble.RandomForestClassifier` or
+        :class:`~sklearn.ensemble.ExtraTreesClassifier` (exactly those types) is supported.
+    values : ndarray of shape (n_rows, n_features)
+        The feature values, in the column order the model was fitted with.
+
+    Returns
+    -------
+    ForestPermutationPredictor or None
+        ``None`` when the model is not supported; the caller then scores permuted copies
+        with ``model.predict_proba``.
+    """
+    if type(model) not in SUPPORTED_MODELS or not hasattr(model, "estimators_"):
+        return None
+    if model.n_outputs_ != 1:
+        return None
+    return ForestPermutationPredictor(model, values)
+
+
+class ForestPermutationPredictor:
+    """``model.predict_proba(X_permuted)[:, 1]`` for copies of ``X`` with one column permuted.
+
+    Parameters
+    ----------
+    model : RandomForestClassifier or ExtraTreesClassifier
+        Fitted, single output. Probabilities are those of ``model.classes_[1]``.
+    values : ndarray of shape (n_rows, n_features)
+        The feature values, in the column order the model was fitted with. Cast to float32,
+        as scikit-learn does before walking its trees. Copied; never modified.
+
+    Attributes
+    ----------
+    n_trees, n_rows : int
+    baseline_probabilities : ndarray of shape (n_rows,)
+        Equal, bit for bit, to ``model.predict_proba(X)[:, 1]`` predicted on one thread.
+    n_tree_evaluations : int
+        (tree, row) pairs walked again so far by :meth:`permuted_probabilities`.
+    n_tree_evaluations_stacked : int
+        The pairs ``predict_proba`` would have walked for the same copies
+        (``n_trees * n_rows`` per copy).
+    """
+
+    def __init__(self, model, values: np.ndarray):
+        trees = [estimator.tree_ for estimator in model.estimators_]
+        values = np.asarray(values)
+        if values.ndim != 2 or values.shape[1] != model.n_features_in_:
+            raise ValueError(
+                f"values must have shape (n_rows, {model.n_features_in_}), got {values.shape}"
+            )
+        self.n_trees = len(trees)
+        self.n_rows = values.shape[0]
+        self.n_tree_evaluations = 0
+        self.n_tree_evaluations_stacked = 0
+        self._values = np.array(values, dtype=np.float32, order="C")
+        sizes = np.array([tree.node_count for tree in trees], dtype=np.int64)
+        self._roots = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+
+        def joined(read):
+            return np.concatenate([np.asarray(read(tree)) for tree in trees])
+
+        # One table for the whole forest, children numbered across it.
+        left = joined(lambda tree: tree.children_left).astype(np.int64)
+        right = joined(lambda tree: tree.children_right).astype(np.int64)
+        is_leaf = left == _LEAF
+        owner = np.repeat(self._roots, sizes)
+        self._nodes = np.empty((len(left), 4), dtype=np.int64)
+        self._nodes[:, _LEFT] = np.where(is_leaf, _LEAF, left + owner)
+        self._nodes[:, _RIGHT] = np.where(is_leaf, _LEAF, right + owner)
+        self._nodes[:, _FEATURE] = np.where(is_leaf, -1, joined(lambda tree: tree.feature))
+        self._nodes[:, _MISSING_LEFT] = joined(_missing_go_to_left)
+        self._threshold = joined(lambda tree: tree.threshold).astype(np.float64)
+        self._max_depth = max(tree.max_depth for tree in trees)
+        self._parent = np.full(len(left), -1, dtype=np.int64)
+        self._parent[self._nodes[~is_leaf, _LEFT]] = np.flatnonzero(~is_leaf)
+        self._parent[self._nodes[~is_leaf, _RIGHT]] = np.flatnonzero(~is_leaf)
+        # tree_.value holds each node's class fractions; a tree's predict_proba is value[leaf].
+        leaf_value = joined(lambda tree: tree.value[:, 0, 1]).astype(np.float64)
+
+        self._leaves = _walk_all(self._values, self._roots, self._nodes, self._threshold)
+        self._leaf_value = leaf_value
+        # Tree-major, so that a copy's sums run along contiguous memory.
+        self._tree_leaf_values = np.ascontiguousarray(leaf_value[self._leaves].T)
+        self.baseline_probabilities = _tree_sums(self._tree_leaf_values) / self.n_trees
+        self._uses_feature = np.zeros((self.n_trees, values.shape[1]), dtype=np.bool_)
+        for t, tree in enumerate(trees):
+            self._uses_feature[t, tree.feature[tree.children_left != _LEAF]] = True
+
+    @property
+    def leaves(self) -> np.ndarray:
+        """Each row's leaf in each tree, ``(n_rows, n_trees)``, equal to ``model.apply(X)``."""
+        return self._leaves - self._roots
+
+    def n_trees_using(self, feature_index: int) -> int:
+        """How many trees split on the feature at least once."""
+        return int(self._uses_feature[:, feature_index].sum())
+
+    def permuted_probabilities(self, feature_index: int, permutations) -> np.ndarray:
+        """Predicted probabilities with one column permuted, once per permutation.
+
+        Parameters
+        ----------
+        feature_index : int
+            The column to permute.
+        permutations : sequence of ndarray of shape (n_rows,)
+            In copy ``k``, row ``i`` gets the feature value of row ``permutations[k][i]``,
+            as in ``values[permutations[k], feature_index]``.
+
+        Returns
+        -------
+        ndarray of shape (len(permutations), n_rows)
+            Row ``k`` equals ``model.predict_proba(copy_k)[:, 1]`` bit for bit.
+        """
+        orders = np.asarray(permutations, dtype=np.int64).reshape(-1, self.n_rows)
+        first_split = _first_splits(feature_index, self._parent, self._nodes)
+        tree_start, pair_row, pair_leaf = _pairs_by_tree(self._leaves, first_split)
+        piece_start = np.zeros(len(pair_row) + 1, dtype=np.int64)
+        arguments = (feature_index, pair_row, pair_leaf, first_split, self._values, self._nodes,
+                     self._threshold, self._max_depth, piece_start)  # fmt: skip
+        _pieces(0, *arguments, np.empty(0), np.empty(0, dtype=np.int64))
+        breakpoints = np.empty(piece_start[-1] - len(pair_row))
+        piece_leaf = np.empty(piece_start[-1], dtype=np.int64)
+        _pieces(1, *arguments, breakpoints, piece_leaf)
+        sums = _permuted_sums(
+            self._values, feature_index, orders, tree_start, pair_row, pair_leaf, first_split,
+            piece_start, breakpoints, piece_leaf, self._tree_leaf_values, self._nodes,
+            self._threshold, self._leaf_value,
+        )  # fmt: skip
+        self.n_tree_evaluations += len(orders) * len(pair_row)
+        self.n_tree_evaluations_stacked += len(orders) * self.n_trees * self.n_rows
+        # The same division as scikit-learn's ``proba /= len(self.estimators_)``.
+        return sums / self.n_trees
+
+
+def _missing_go_to_left(tree):
+    # Trees fitted before scikit-learn 1.3 have no missing-value routing; they reject NaN.
+    flags = getattr(tree, "missing_go_to_left", None)
+    return np.zeros(tree.node_count, dtype=np.int64) if flags is None else flags
+
+
+@numba.njit(cache=True)
+def _descend(node, row, values, feature_index, permuted, nodes, threshold):
+    """The leaf reached from ``node``, reading ``permuted`` for the permuted feature.
+
+    The test is scikit-learn's ``Tree._apply_dense``: NaN follows the node's missing-value
+    side; otherwise go left when the float32 value, widened to float64, is <= the threshold.
+    """
+    while nodes[node, _LEFT] != _LEAF:
+        feature = nodes[node, _FEATURE]
+        value = permuted if feature == feature_index else values[row, feature]
+        if np.isnan(value):
+            go_left = nodes[node, _MISSING_LEFT] != 0
+        else:
+            go_left = value <= threshold[node]
+        node = nodes[node, _LEFT] if go_left else nodes[node, _RIGHT]
+    return node
+
+
+@numba.njit(cache=True)
+def _walk_all(values, roots, nodes, threshold):
+    n_rows, n_trees = values.shape[0], roots.shape[0]
+    leaves = np.empty((n_rows, n_trees), dtype=np.int64)
+    for t in range(n_trees):
+        for i in range(n_rows):
+            leaves[i, t] = _descend(roots[t], i, values, -1, np.float32(0), nodes, threshold)
+    return leaves
+
+
+@numba.njit(cache=True)
+def _tree_sums(tree_leaf_values):
+    # Tree by tree from 0.0, as scikit-learn's ``all_proba += prediction``.
+    n_trees, n_rows = tree_leaf_values.shape
+    total = np.zeros(n_rows)
+    for t in range(n_trees):
+        for i in range(n_rows):
+            total[i] += tree_leaf_values[t, i]
+    return total
+
+
+@numba.njit(cache=True)
+def _first_splits(feature_index, parent, nodes):
+    """For every leaf, the first split on the feature along its path from the root, or -1."""
+    n_nodes = parent.shape[0]
+    first_split = np.full(n_nodes, -1, dtype=np.int64)
+    for leaf in range(n_nodes):
+        if nodes[leaf, _LEFT] != _LEAF:
+            continue
+        node = parent[leaf]
+        while node >= 0:
+            if nodes[node, _FEATURE] == feature_index:
+                first_split[leaf] = node  # the last one met going up is the first from the root
+            node = parent[node]
+    return first_split
+
+
+@numba.njit(cache=True)
+def _pairs_by_tree(leaves, first_split):
+    """The (tree, row) pairs whose path splits on the feature, grouped by tree in order.
+
+    Returns ``tree_start`` (pairs of tree ``t`` are ``tree_start[t]:tree_start[t + 1]``),
+    and each pair's row and leaf, laid out pair after pair so a copy reads them in order.
+    """
+    n_rows, n_trees = leaves.shape
+    tree_start = np.zeros(n_trees + 1, dtype=np.int64)
+    for t in range(n_trees):
+        count = 0
+        for i in range(n_rows):
+            if first_split[leaves[i, t]] >= 0:
+                count += 1
+        tree_start[t + 1] = tree_start[t] + count
+    pair_row = np.empty(tree_start[n_trees], dtype=np.int64)
+    pair_leaf = np.empty(tree_start[n_trees], dtype=np.int64)
+    for t in range(n_trees):
+        k = tree_start[t]
+        for i in range(n_rows):
+            if first_split[leaves[i, t]] >= 0:
+                pair_row[k] = i
+                pair_leaf[k] = leaves[i, t]
+                k += 1
+    return tree_start, pair_row, pair_leaf
+
+
+@numba.njit(cache=True)
+def _pieces(pass_, feature_index, pair_row, pair_leaf, first_split, values, nodes, threshold,
+            max_depth, piece_start, breakpoints, piece_leaf):  # fmt: skip
+    """Each pair's leaf as a step function of the permuted feature's value.
+
+    From the path's first split on the feature, both branches of every split on it are
+    followed and the row's own direction at every other split, left first, so the leaves
+    come out in increasing order of the feature. Piece ``m`` of pair ``p`` covers
+    ``breakpoints[m - 1] < x <= breakpoints[m]`` (open at both ends) and leads to
+    ``piece_leaf[piece_start[p] + m]``. The first pass only counts pieces into
+    ``piece_start``; the second fills ``breakpoints``, with pair ``p``'s from
+    ``piece_start[p] - p``.
+    """
+    stack_node = np.empty(max_depth + 2, dtype=np.int64)
+    stack_low = np.empty(max_depth + 2)
+    if True:
+        for p in range(pair_row.shape[0]):
+            i = pair_row[p]
+            n_stack = 1
+            stack_node[0] = first_split[pair_leaf[p]]
+            stack_low[0] = -np.inf
+            n_pieces = 0
+            while n_stack > 0:
+                n_stack -= 1
+                node, low = stack_node[n_stack], stack_low[n_stack]
+                while nodes[node, _LEFT] != _LEAF:
+                    feature = nodes[node, _FEATURE]
+                    if feature == feature_index:
+                        stack_node[n_stack] = nodes[node, _RIGHT]
+                        stack_low[n_stack] = threshold[node]
+                        n_stack += 1
+                        node = nodes[node, _LEFT]
+                        continue
+                    value = values[i, feature]
+                    if np.isnan(value):
+                        go_left = nodes[node, _MISSING_LEFT] != 0
+                    else:
+                        go_left = value <= threshold[node]
+                    node = nodes[node, _LEFT] if go_left else nodes[node, _RIGHT]
+                if pass_ == 1:
+                    piece = piece_start[p] + n_pieces
+                    piece_leaf[piece] = node
+                    if n_pieces > 0:
+                        breakpoints[piece - p - 1] = low
+                n_pieces += 1
+            if pass_ == 0:
+                piece_start[p + 1] = n_pieces
+    if pass_ == 0:
+        for p in range(piece_start.shape[0] - 1):
+            piece_start[p + 1] += piece_start[p]
+
+
+@numba.njit(cache=True)
+def _permuted_sums(
+    values, feature_index, orders, tree_start, pair_row, pair_leaf, first_split, piece_start,
+    breakpoints, piece_leaf, tree_leaf_values, nodes, threshold, leaf_value,
+):  # fmt: skip
+    n_copies, n_rows = orders.shape
+    n_trees = tree_leaf_values.shape[0]
+    sums = np.empty((n_copies, n_rows))
+    # Each tree's leaf values for one copy: the pairs' entries are rewritten for every copy,
+    # the others never change.
+    current = tree_leaf_values.copy()
+    permuted = np.empty(n_rows, dtype=values.dtype)
+    for k in range(n_copies):
+        for i in range(n_rows):
+            permuted[i] = values[orders[k, i], feature_index]
+        for t in range(n_trees):
+            for p in range(tree_start[t], tree_start[t + 1]):
+                i = pair_row[p]
+                x = permuted[i]
+                if np.isnan(x):
+                    leaf = _descend(
+                        first_split[pair_leaf[p]], i, values, feature_index, x, nodes, threshold
+                    )
+                else:
+                    piece = piece_start[p]
+                    for b in range(piece_start[p] - p, piece_start[p + 1] - p - 1):
+                        piece += x > breakpoints[b]
+                    leaf = piece_leaf[piece]
+                current[t, i] = leaf_value[leaf]
+        # Every row summed tree by tree from 0.0, as scikit-learn's ``all_proba += prediction``:
+        # the same additions in the same order give the same bits, also for unchanged rows.
+        total = sums[k]
+        total[:] = 0.0
+        for t in range(n_trees):
+            for i in range(n_rows):
+                total[i] += current[t, i]
+    return sums
