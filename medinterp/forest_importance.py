@@ -82,7 +82,7 @@ class ForestPermutationPredictor:
     n_tree_evaluations : int
         (tree, row) pairs walked again so far by :meth:`permuted_probabilities`.
     n_tree_evaluations_stacked : int
-        The pairs ``predict_proba`` would have walked for the same copies
+        The pairs ``predict_proba`` would have evaluated for the same copies
         (``n_trees * n_rows`` per copy).
     """
 
@@ -122,11 +122,11 @@ class ForestPermutationPredictor:
         # tree_.value holds each node's class fractions; a tree's predict_proba is value[leaf].
         leaf_value = joined(lambda tree: tree.value[:, 0, 1]).astype(np.float64)
 
-        self._leaves = _walk_all(self._values, self._roots, self._nodes, self._threshold)
         self._leaf_value = leaf_value
-        # Tree-major, so that a copy's sums run along contiguous memory.
-        self._tree_leaf_values = np.ascontiguousarray(leaf_value[self._leaves].T)
-        self.baseline_probabilities = _tree_sums(self._tree_leaf_values) / self.n_trees
+        self._leaves = _walk_all(self._values, self._roots, self._nodes, self._threshold)
+        self._leaf_values = leaf_value[self._leaves]
+        self._prefix_sums = _prefix_sums(self._leaf_values)
+        self.baseline_probabilities = self._prefix_sums[:, -1] / self.n_trees
         self._uses_feature = np.zeros((self.n_trees, values.shape[1]), dtype=np.bool_)
         for t, tree in enumerate(trees):
             self._uses_feature[t, tree.feature[tree.children_left != _LEAF]] = True
@@ -158,20 +158,20 @@ class ForestPermutationPredictor:
         """
         orders = np.asarray(permutations, dtype=np.int64).reshape(-1, self.n_rows)
         first_split = _first_splits(feature_index, self._parent, self._nodes)
-        tree_start, pair_row, pair_leaf = _pairs_by_tree(self._leaves, first_split)
-        piece_start = np.zeros(len(pair_row) + 1, dtype=np.int64)
-        arguments = (feature_index, pair_row, pair_leaf, first_split, self._values, self._nodes,
-                     self._threshold, self._max_depth, piece_start)  # fmt: skip
-        _pieces(0, *arguments, np.empty(0), np.empty(0, dtype=np.int64))
-        breakpoints = np.empty(piece_start[-1] - len(pair_row))
-        piece_leaf = np.empty(piece_start[-1], dtype=np.int64)
-        _pieces(1, *arguments, breakpoints, piece_leaf)
+        row_start, pair_tree, pair_leaf = _pairs_by_row(self._leaves, first_split)
+        piece_start = np.zeros(len(pair_tree) + 1, dtype=np.int64)
+        arguments = (feature_index, row_start, pair_leaf, first_split, self._values, self._nodes,
+                     self._threshold, self._leaf_value, self._max_depth, piece_start)  # fmt: skip
+        _pieces(False, *arguments, np.empty(0), np.empty(0))
+        breakpoints = np.empty(piece_start[-1] - len(pair_tree))
+        piece_value = np.empty(piece_start[-1])
+        _pieces(True, *arguments, breakpoints, piece_value)
         sums = _permuted_sums(
-            self._values, feature_index, orders, tree_start, pair_row, pair_leaf, first_split,
-            piece_start, breakpoints, piece_leaf, self._tree_leaf_values, self._nodes,
-            self._threshold, self._leaf_value,
+            self._values, feature_index, orders, row_start, pair_tree, pair_leaf, first_split,
+            piece_start, breakpoints, piece_value, self._leaf_values, self._prefix_sums,
+            self._nodes, self._threshold, self._leaf_value,
         )  # fmt: skip
-        self.n_tree_evaluations += len(orders) * len(pair_row)
+        self.n_tree_evaluations += len(orders) * len(pair_tree)
         self.n_tree_evaluations_stacked += len(orders) * self.n_trees * self.n_rows
         # The same division as scikit-learn's ``proba /= len(self.estimators_)``.
         return sums / self.n_trees
@@ -184,20 +184,26 @@ def _missing_go_to_left(tree):
 
 
 @numba.njit(cache=True)
-def _descend(node, row, values, feature_index, permuted, nodes, threshold):
-    """The leaf reached from ``node``, reading ``permuted`` for the permuted feature.
+def _step(node, value, nodes, threshold):
+    """The child of ``node`` that ``value`` goes to, as in scikit-learn's ``Tree.apply``.
 
-    The test is scikit-learn's ``Tree._apply_dense``: NaN follows the node's missing-value
-    side; otherwise go left when the float32 value, widened to float64, is <= the threshold.
+    NaN follows the node's missing-value side; otherwise go left when the float32 value,
+    widened to float64, is <= the threshold.
     """
+    if np.isnan(value):
+        go_left = nodes[node, _MISSING_LEFT] != 0
+    else:
+        go_left = value <= threshold[node]
+    return nodes[node, _LEFT] if go_left else nodes[node, _RIGHT]
+
+
+@numba.njit(cache=True)
+def _descend(node, row, values, feature_index, permuted, nodes, threshold):
+    """The leaf reached from ``node``, reading ``permuted`` for the permuted feature."""
     while nodes[node, _LEFT] != _LEAF:
         feature = nodes[node, _FEATURE]
         value = permuted if feature == feature_index else values[row, feature]
-        if np.isnan(value):
-            go_left = nodes[node, _MISSING_LEFT] != 0
-        else:
-            go_left = value <= threshold[node]
-        node = nodes[node, _LEFT] if go_left else nodes[node, _RIGHT]
+        node = _step(node, value, nodes, threshold)
     return node
 
 
@@ -212,14 +218,18 @@ def _walk_all(values, roots, nodes, threshold):
 
 
 @numba.njit(cache=True)
-def _tree_sums(tree_leaf_values):
-    # Tree by tree from 0.0, as scikit-learn's ``all_proba += prediction``.
-    n_trees, n_rows = tree_leaf_values.shape
-    total = np.zeros(n_rows)
-    for t in range(n_trees):
-        for i in range(n_rows):
-            total[i] += tree_leaf_values[t, i]
-    return total
+def _prefix_sums(leaf_values):
+    # Tree by tree from 0.0, as scikit-learn's ``all_proba += prediction``. Column t holds
+    # the sum of the first t trees, so a sum can restart exactly from any tree.
+    n_rows, n_trees = leaf_values.shape
+    sums = np.empty((n_rows, n_trees + 1))
+    for i in range(n_rows):
+        total = 0.0
+        sums[i, 0] = total
+        for t in range(n_trees):
+            total += leaf_values[i, t]
+            sums[i, t + 1] = total
+    return sums
 
 
 @numba.njit(cache=True)
@@ -239,118 +249,130 @@ def _first_splits(feature_index, parent, nodes):
 
 
 @numba.njit(cache=True)
-def _pairs_by_tree(leaves, first_split):
-    """The (tree, row) pairs whose path splits on the feature, grouped by tree in order.
+def _pairs_by_row(leaves, first_split):
+    """The (tree, row) pairs whose path splits on the feature, row by row, trees in order.
 
-    Returns ``tree_start`` (pairs of tree ``t`` are ``tree_start[t]:tree_start[t + 1]``),
-    and each pair's row and leaf, laid out pair after pair so a copy reads them in order.
+    Row ``i``'s pairs are ``row_start[i]:row_start[i + 1]``; each pair's tree and leaf.
     """
     n_rows, n_trees = leaves.shape
-    tree_start = np.zeros(n_trees + 1, dtype=np.int64)
-    for t in range(n_trees):
+    row_start = np.zeros(n_rows + 1, dtype=np.int64)
+    for i in range(n_rows):
         count = 0
-        for i in range(n_rows):
+        for t in range(n_trees):
             if first_split[leaves[i, t]] >= 0:
                 count += 1
-        tree_start[t + 1] = tree_start[t] + count
-    pair_row = np.empty(tree_start[n_trees], dtype=np.int64)
-    pair_leaf = np.empty(tree_start[n_trees], dtype=np.int64)
-    for t in range(n_trees):
-        k = tree_start[t]
-        for i in range(n_rows):
+        row_start[i + 1] = row_start[i] + count
+    pair_tree = np.empty(row_start[n_rows], dtype=np.int64)
+    pair_leaf = np.empty(row_start[n_rows], dtype=np.int64)
+    p = 0
+    for i in range(n_rows):
+        for t in range(n_trees):
             if first_split[leaves[i, t]] >= 0:
-                pair_row[k] = i
-                pair_leaf[k] = leaves[i, t]
-                k += 1
-    return tree_start, pair_row, pair_leaf
+                pair_tree[p] = t
+                pair_leaf[p] = leaves[i, t]
+                p += 1
+    return row_start, pair_tree, pair_leaf
 
 
 @numba.njit(cache=True)
-def _pieces(pass_, feature_index, pair_row, pair_leaf, first_split, values, nodes, threshold,
-            max_depth, piece_start, breakpoints, piece_leaf):  # fmt: skip
-    """Each pair's leaf as a step function of the permuted feature's value.
+def _pieces(fill, feature_index, row_start, pair_leaf, first_split, values, nodes, threshold,
+            leaf_value, max_depth, piece_start, breakpoints, piece_value):  # fmt: skip
+    """Each pair's leaf value as a step function of the permuted feature's value.
 
     From the path's first split on the feature, both branches of every split on it are
     followed and the row's own direction at every other split, left first, so the leaves
     come out in increasing order of the feature. Piece ``m`` of pair ``p`` covers
-    ``breakpoints[m - 1] < x <= breakpoints[m]`` (open at both ends) and leads to
-    ``piece_leaf[piece_start[p] + m]``. The first pass only counts pieces into
-    ``piece_start``; the second fills ``breakpoints``, with pair ``p``'s from
-    ``piece_start[p] - p``.
+    ``breakpoints[b + m - 1] < x <= breakpoints[b + m]`` with ``b = piece_start[p] - p``
+    (open at both ends) and has the value ``piece_value[piece_start[p] + m]``. Without
+    ``fill``, only counts the pieces into ``piece_start``.
     """
     stack_node = np.empty(max_depth + 2, dtype=np.int64)
     stack_low = np.empty(max_depth + 2)
-    if True:
-        for p in range(pair_row.shape[0]):
-            i = pair_row[p]
+    stack_high = np.empty(max_depth + 2)
+    for i in range(row_start.shape[0] - 1):
+        for p in range(row_start[i], row_start[i + 1]):
             n_stack = 1
             stack_node[0] = first_split[pair_leaf[p]]
-            stack_low[0] = -np.inf
+            stack_low[0], stack_high[0] = -np.inf, np.inf
             n_pieces = 0
             while n_stack > 0:
                 n_stack -= 1
-                node, low = stack_node[n_stack], stack_low[n_stack]
+                node = stack_node[n_stack]
+                low, high = stack_low[n_stack], stack_high[n_stack]
                 while nodes[node, _LEFT] != _LEAF:
                     feature = nodes[node, _FEATURE]
-                    if feature == feature_index:
-                        stack_node[n_stack] = nodes[node, _RIGHT]
-                        stack_low[n_stack] = threshold[node]
-                        n_stack += 1
-                        node = nodes[node, _LEFT]
+                    if feature != feature_index:
+                        node = _step(node, values[i, feature], nodes, threshold)
                         continue
-                    value = values[i, feature]
-                    if np.isnan(value):
-                        go_left = nodes[node, _MISSING_LEFT] != 0
+                    # The feature's range here is (low, high]; a split outside it (after a
+                    # missing-value split) leaves one branch that no value reaches.
+                    split = threshold[node]
+                    if split >= high:
+                        node = nodes[node, _LEFT]
+                    elif split <= low:
+                        node = nodes[node, _RIGHT]
                     else:
-                        go_left = value <= threshold[node]
-                    node = nodes[node, _LEFT] if go_left else nodes[node, _RIGHT]
-                if pass_ == 1:
+                        # Left now; the right branch, above the threshold, waits its turn.
+                        stack_node[n_stack] = nodes[node, _RIGHT]
+                        stack_low[n_stack], stack_high[n_stack] = split, high
+                        n_stack += 1
+                        node, high = nodes[node, _LEFT], split
+                if fill:
                     piece = piece_start[p] + n_pieces
-                    piece_leaf[piece] = node
+                    piece_value[piece] = leaf_value[node]
                     if n_pieces > 0:
                         breakpoints[piece - p - 1] = low
                 n_pieces += 1
-            if pass_ == 0:
+            if not fill:
                 piece_start[p + 1] = n_pieces
-    if pass_ == 0:
+    if not fill:
         for p in range(piece_start.shape[0] - 1):
             piece_start[p + 1] += piece_start[p]
 
 
 @numba.njit(cache=True)
 def _permuted_sums(
-    values, feature_index, orders, tree_start, pair_row, pair_leaf, first_split, piece_start,
-    breakpoints, piece_leaf, tree_leaf_values, nodes, threshold, leaf_value,
+    values, feature_index, orders, row_start, pair_tree, pair_leaf, first_split, piece_start,
+    breakpoints, piece_value, leaf_values, prefix_sums, nodes, threshold, leaf_value,
 ):  # fmt: skip
     n_copies, n_rows = orders.shape
-    n_trees = tree_leaf_values.shape[0]
-    sums = np.empty((n_copies, n_rows))
-    # Each tree's leaf values for one copy: the pairs' entries are rewritten for every copy,
-    # the others never change.
-    current = tree_leaf_values.copy()
-    permuted = np.empty(n_rows, dtype=values.dtype)
+    n_trees = leaf_values.shape[1]
+    # Row by row, all copies at once: one row's sums and permuted values stay in cache, and
+    # the piece search has the same length for every copy.
+    sums = np.empty((n_rows, n_copies))
+    permuted = np.empty((n_rows, n_copies), dtype=values.dtype)
     for k in range(n_copies):
         for i in range(n_rows):
-            permuted[i] = values[orders[k, i], feature_index]
-        for t in range(n_trees):
-            for p in range(tree_start[t], tree_start[t + 1]):
-                i = pair_row[p]
-                x = permuted[i]
-                if np.isnan(x):
-                    leaf = _descend(
-                        first_split[pair_leaf[p]], i, values, feature_index, x, nodes, threshold
-                    )
-                else:
-                    piece = piece_start[p]
-                    for b in range(piece_start[p] - p, piece_start[p + 1] - p - 1):
-                        piece += x > breakpoints[b]
-                    leaf = piece_leaf[piece]
-                current[t, i] = leaf_value[leaf]
-        # Every row summed tree by tree from 0.0, as scikit-learn's ``all_proba += prediction``:
-        # the same additions in the same order give the same bits, also for unchanged rows.
-        total = sums[k]
-        total[:] = 0.0
-        for t in range(n_trees):
-            for i in range(n_rows):
-                total[i] += current[t, i]
-    return sums
+            permuted[i, k] = values[orders[k, i], feature_index]
+    for i in range(n_rows):
+        total = sums[i]
+        start, stop = row_start[i], row_start[i + 1]
+        if start == stop:  # no tree can move this row
+            total[:] = prefix_sums[i, n_trees]
+            continue
+        # The trees before the first that can move the row add up as in the baseline.
+        total[:] = prefix_sums[i, pair_tree[start]]
+        p = start
+        for t in range(pair_tree[start], n_trees):
+            if p < stop and pair_tree[p] == t:
+                first = piece_start[p] - p
+                last = piece_start[p + 1] - p - 1
+                for k in range(n_copies):
+                    x = permuted[i, k]
+                    if np.isnan(x):
+                        leaf = _descend(
+                            first_split[pair_leaf[p]], i, values, feature_index, x, nodes,
+                            threshold,
+                        )  # fmt: skip
+                        total[k] += leaf_value[leaf]
+                    else:
+                        piece = piece_start[p]
+                        for b in range(first, last):
+                            piece += x > breakpoints[b]
+                        total[k] += piece_value[piece]
+                p += 1
+            else:
+                value = leaf_values[i, t]
+                for k in range(n_copies):
+                    total[k] += value
+    return sums.T.copy()
