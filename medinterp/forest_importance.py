@@ -159,13 +159,10 @@ class ForestPermutationPredictor:
         orders = np.asarray(permutations, dtype=np.int64).reshape(-1, self.n_rows)
         first_split = _first_splits(feature_index, self._parent, self._nodes)
         row_start, pair_tree, pair_leaf = _pairs_by_row(self._leaves, first_split)
-        piece_start = np.zeros(len(pair_tree) + 1, dtype=np.int64)
-        arguments = (feature_index, row_start, pair_leaf, first_split, self._values, self._nodes,
-                     self._threshold, self._leaf_value, self._max_depth, piece_start)  # fmt: skip
-        _pieces(False, *arguments, np.empty(0), np.empty(0))
-        breakpoints = np.empty(piece_start[-1] - len(pair_tree))
-        piece_value = np.empty(piece_start[-1])
-        _pieces(True, *arguments, breakpoints, piece_value)
+        piece_start, breakpoints, piece_value = _pieces(
+            feature_index, row_start, pair_leaf, first_split, self._values, self._nodes,
+            self._threshold, self._leaf_value, self._max_depth,
+        )  # fmt: skip
         sums = _permuted_sums(
             self._values, feature_index, orders, row_start, pair_tree, pair_leaf, first_split,
             piece_start, breakpoints, piece_value, self._leaf_values, self._prefix_sums,
@@ -275,17 +272,31 @@ def _pairs_by_row(leaves, first_split):
 
 
 @numba.njit(cache=True)
-def _pieces(fill, feature_index, row_start, pair_leaf, first_split, values, nodes, threshold,
-            leaf_value, max_depth, piece_start, breakpoints, piece_value):  # fmt: skip
+def _grown(array, size):
+    """``array`` if it holds ``size`` items, else a copy twice as long."""
+    if size <= array.shape[0]:
+        return array
+    grown = np.empty(2 * size, dtype=array.dtype)
+    grown[: array.shape[0]] = array
+    return grown
+
+
+@numba.njit(cache=True)
+def _pieces(feature_index, row_start, pair_leaf, first_split, values, nodes, threshold,
+            leaf_value, max_depth):  # fmt: skip
     """Each pair's leaf value as a step function of the permuted feature's value.
 
     From the path's first split on the feature, both branches of every split on it are
     followed and the row's own direction at every other split, left first, so the leaves
     come out in increasing order of the feature. Piece ``m`` of pair ``p`` covers
     ``breakpoints[b + m - 1] < x <= breakpoints[b + m]`` with ``b = piece_start[p] - p``
-    (open at both ends) and has the value ``piece_value[piece_start[p] + m]``. Without
-    ``fill``, only counts the pieces into ``piece_start``.
+    (open at both ends) and has the value ``piece_value[piece_start[p] + m]``.
     """
+    n_pairs = pair_leaf.shape[0]
+    piece_start = np.zeros(n_pairs + 1, dtype=np.int64)
+    # Most pairs have two to four pieces; the arrays grow when they need to.
+    breakpoints = np.empty(2 * n_pairs + 1)
+    piece_value = np.empty(3 * n_pairs + 1)
     stack_node = np.empty(max_depth + 2, dtype=np.int64)
     stack_low = np.empty(max_depth + 2)
     stack_high = np.empty(max_depth + 2)
@@ -317,17 +328,15 @@ def _pieces(fill, feature_index, row_start, pair_leaf, first_split, values, node
                         stack_low[n_stack], stack_high[n_stack] = split, high
                         n_stack += 1
                         node, high = nodes[node, _LEFT], split
-                if fill:
-                    piece = piece_start[p] + n_pieces
-                    piece_value[piece] = leaf_value[node]
-                    if n_pieces > 0:
-                        breakpoints[piece - p - 1] = low
+                piece = piece_start[p] + n_pieces
+                piece_value = _grown(piece_value, piece + 1)
+                piece_value[piece] = leaf_value[node]
+                if n_pieces > 0:
+                    breakpoints = _grown(breakpoints, piece - p)
+                    breakpoints[piece - p - 1] = low
                 n_pieces += 1
-            if not fill:
-                piece_start[p + 1] = n_pieces
-    if not fill:
-        for p in range(piece_start.shape[0] - 1):
-            piece_start[p + 1] += piece_start[p]
+            piece_start[p + 1] = piece_start[p] + n_pieces
+    return piece_start, breakpoints, piece_value
 
 
 @numba.njit(cache=True)
