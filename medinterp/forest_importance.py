@@ -123,9 +123,16 @@ class ForestPermutationPredictor:
         leaf_value = joined(lambda tree: tree.value[:, 0, 1]).astype(np.float64)
 
         self._leaf_value = leaf_value
-        self._leaves = _walk_all(self._values, self._roots, self._nodes, self._threshold)
+        # Each row's leaf in each tree, numbered across the forest; Tree.apply is what
+        # predict_proba walks with.
+        self._leaves = np.stack([tree.apply(self._values) for tree in trees], axis=1)
+        self._leaves += self._roots
         self._leaf_values = leaf_value[self._leaves]
-        self._prefix_sums = _prefix_sums(self._leaf_values)
+        # Column t: the sum of the first t trees, added one by one from 0.0 as scikit-learn's
+        # ``all_proba += prediction`` does (cumsum adds in order), so a sum can restart
+        # exactly from any tree.
+        self._prefix_sums = np.zeros((self.n_rows, self.n_trees + 1))
+        np.cumsum(self._leaf_values, axis=1, out=self._prefix_sums[:, 1:])
         self.baseline_probabilities = self._prefix_sums[:, -1] / self.n_trees
         self._uses_feature = np.zeros((self.n_trees, values.shape[1]), dtype=np.bool_)
         for t, tree in enumerate(trees):
@@ -158,20 +165,26 @@ class ForestPermutationPredictor:
         """
         orders = np.asarray(permutations, dtype=np.int64).reshape(-1, self.n_rows)
         first_split = _first_splits(feature_index, self._parent, self._nodes)
-        row_start, pair_tree, pair_leaf = _pairs_by_row(self._leaves, first_split)
+        # The (tree, row) pairs whose path splits on the feature, row by row, trees in order.
+        crosses = first_split[self._leaves] >= 0
+        row_start = np.concatenate([[0], np.cumsum(crosses.sum(axis=1))])
+        pair_tree = np.nonzero(crosses)[1]
+        pair_leaf = self._leaves[crosses]
         piece_start, breakpoints, piece_value = _pieces(
             feature_index, row_start, pair_leaf, first_split, self._values, self._nodes,
             self._threshold, self._leaf_value, self._max_depth,
         )  # fmt: skip
+        # permuted[i, k]: row i's value of the feature in copy k.
+        permuted = np.ascontiguousarray(self._values[:, feature_index][orders].T)
         sums = _permuted_sums(
-            self._values, feature_index, orders, row_start, pair_tree, pair_leaf, first_split,
+            self._values, feature_index, permuted, row_start, pair_tree, pair_leaf, first_split,
             piece_start, breakpoints, piece_value, self._leaf_values, self._prefix_sums,
             self._nodes, self._threshold, self._leaf_value,
         )  # fmt: skip
         self.n_tree_evaluations += len(orders) * len(pair_tree)
         self.n_tree_evaluations_stacked += len(orders) * self.n_trees * self.n_rows
         # The same division as scikit-learn's ``proba /= len(self.estimators_)``.
-        return sums / self.n_trees
+        return np.ascontiguousarray(sums.T) / self.n_trees
 
 
 def _missing_go_to_left(tree):
@@ -205,36 +218,12 @@ def _descend(node, row, values, feature_index, permuted, nodes, threshold):
 
 
 @numba.njit(cache=True)
-def _walk_all(values, roots, nodes, threshold):
-    n_rows, n_trees = values.shape[0], roots.shape[0]
-    leaves = np.empty((n_rows, n_trees), dtype=np.int64)
-    for t in range(n_trees):
-        for i in range(n_rows):
-            leaves[i, t] = _descend(roots[t], i, values, -1, np.float32(0), nodes, threshold)
-    return leaves
-
-
-@numba.njit(cache=True)
-def _prefix_sums(leaf_values):
-    # Tree by tree from 0.0, as scikit-learn's ``all_proba += prediction``. Column t holds
-    # the sum of the first t trees, so a sum can restart exactly from any tree.
-    n_rows, n_trees = leaf_values.shape
-    sums = np.empty((n_rows, n_trees + 1))
-    for i in range(n_rows):
-        total = 0.0
-        sums[i, 0] = total
-        for t in range(n_trees):
-            total += leaf_values[i, t]
-            sums[i, t + 1] = total
-    return sums
-
-
-@numba.njit(cache=True)
 def _first_splits(feature_index, parent, nodes):
     """For every leaf, the first split on the feature along its path from the root, or -1."""
     n_nodes = parent.shape[0]
-    first_split = np.full(n_nodes, -1, dtype=np.int64)
+    first_split = np.empty(n_nodes, dtype=np.int64)
     for leaf in range(n_nodes):
+        first_split[leaf] = -1
         if nodes[leaf, _LEFT] != _LEAF:
             continue
         node = parent[leaf]
@@ -246,39 +235,12 @@ def _first_splits(feature_index, parent, nodes):
 
 
 @numba.njit(cache=True)
-def _pairs_by_row(leaves, first_split):
-    """The (tree, row) pairs whose path splits on the feature, row by row, trees in order.
-
-    Row ``i``'s pairs are ``row_start[i]:row_start[i + 1]``; each pair's tree and leaf.
-    """
-    n_rows, n_trees = leaves.shape
-    row_start = np.zeros(n_rows + 1, dtype=np.int64)
-    for i in range(n_rows):
-        count = 0
-        for t in range(n_trees):
-            if first_split[leaves[i, t]] >= 0:
-                count += 1
-        row_start[i + 1] = row_start[i] + count
-    pair_tree = np.empty(row_start[n_rows], dtype=np.int64)
-    pair_leaf = np.empty(row_start[n_rows], dtype=np.int64)
-    p = 0
-    for i in range(n_rows):
-        for t in range(n_trees):
-            if first_split[leaves[i, t]] >= 0:
-                pair_tree[p] = t
-                pair_leaf[p] = leaves[i, t]
-                p += 1
-    return row_start, pair_tree, pair_leaf
-
-
-@numba.njit(cache=True)
-def _grown(array, size):
-    """``array`` if it holds ``size`` items, else a copy twice as long."""
-    if size <= array.shape[0]:
-        return array
-    grown = np.empty(2 * size, dtype=array.dtype)
-    grown[: array.shape[0]] = array
-    return grown
+def _doubled(array):
+    """A copy of a float64 array, twice as long."""
+    longer = np.empty(2 * array.shape[0])
+    for k in range(array.shape[0]):  # a loop compiles much faster than a slice assignment
+        longer[k] = array[k]
+    return longer
 
 
 @numba.njit(cache=True)
@@ -329,10 +291,12 @@ def _pieces(feature_index, row_start, pair_leaf, first_split, values, nodes, thr
                         n_stack += 1
                         node, high = nodes[node, _LEFT], split
                 piece = piece_start[p] + n_pieces
-                piece_value = _grown(piece_value, piece + 1)
+                if piece == piece_value.shape[0]:
+                    piece_value = _doubled(piece_value)
                 piece_value[piece] = leaf_value[node]
                 if n_pieces > 0:
-                    breakpoints = _grown(breakpoints, piece - p)
+                    if piece - p - 1 == breakpoints.shape[0]:
+                        breakpoints = _doubled(breakpoints)
                     breakpoints[piece - p - 1] = low
                 n_pieces += 1
             piece_start[p + 1] = piece_start[p] + n_pieces
@@ -341,28 +305,27 @@ def _pieces(feature_index, row_start, pair_leaf, first_split, values, nodes, thr
 
 @numba.njit(cache=True)
 def _permuted_sums(
-    values, feature_index, orders, row_start, pair_tree, pair_leaf, first_split, piece_start,
+    values, feature_index, permuted, row_start, pair_tree, pair_leaf, first_split, piece_start,
     breakpoints, piece_value, leaf_values, prefix_sums, nodes, threshold, leaf_value,
 ):  # fmt: skip
-    n_copies, n_rows = orders.shape
+    """Every copy's sum of the trees' leaf values, ``(n_rows, n_copies)``.
+
+    ``permuted[i, k]`` is row ``i``'s value of the feature in copy ``k``. Row by row, all
+    copies at once: a row's sums and values stay in cache, and the piece search has the same
+    length for every copy.
+    """
+    n_rows, n_copies = permuted.shape
     n_trees = leaf_values.shape[1]
-    # Row by row, all copies at once: one row's sums and permuted values stay in cache, and
-    # the piece search has the same length for every copy.
     sums = np.empty((n_rows, n_copies))
-    permuted = np.empty((n_rows, n_copies), dtype=values.dtype)
-    for k in range(n_copies):
-        for i in range(n_rows):
-            permuted[i, k] = values[orders[k, i], feature_index]
     for i in range(n_rows):
         total = sums[i]
         start, stop = row_start[i], row_start[i + 1]
-        if start == stop:  # no tree can move this row
-            total[:] = prefix_sums[i, n_trees]
-            continue
-        # The trees before the first that can move the row add up as in the baseline.
-        total[:] = prefix_sums[i, pair_tree[start]]
+        # No tree moves the row before its first pair: start from the baseline's partial sum.
+        first_tree = pair_tree[start] if start < stop else n_trees
+        for k in range(n_copies):
+            total[k] = prefix_sums[i, first_tree]
         p = start
-        for t in range(pair_tree[start], n_trees):
+        for t in range(first_tree, n_trees):
             if p < stop and pair_tree[p] == t:
                 first = piece_start[p] - p
                 last = piece_start[p + 1] - p - 1
@@ -384,4 +347,4 @@ def _permuted_sums(
                 value = leaf_values[i, t]
                 for k in range(n_copies):
                     total[k] += value
-    return sums.T.copy()
+    return sums
