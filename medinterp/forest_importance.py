@@ -317,6 +317,10 @@ def _permuted_sums(
     n_rows, n_copies = permuted.shape
     n_trees = leaf_values.shape[1]
     sums = np.empty((n_rows, n_copies))
+    piece = np.empty(n_copies, dtype=np.int64)
+    has_nan = False
+    for i in range(n_rows):
+        has_nan = has_nan or np.isnan(values[i, feature_index])
     for i in range(n_rows):
         total = sums[i]
         start, stop = row_start[i], row_start[i + 1]
@@ -327,21 +331,24 @@ def _permuted_sums(
         p = start
         for t in range(first_tree, n_trees):
             if p < stop and pair_tree[p] == t:
-                first = piece_start[p] - p
-                last = piece_start[p + 1] - p - 1
+                # Piece of each copy's value: how many breakpoints it exceeds. One
+                # breakpoint at a time over all copies, which the compiler vectorises.
+                for k in range(n_copies):
+                    piece[k] = piece_start[p]
+                for b in range(piece_start[p] - p, piece_start[p + 1] - p - 1):
+                    edge = breakpoints[b]
+                    for k in range(n_copies):
+                        piece[k] += permuted[i, k] > edge
                 for k in range(n_copies):
                     x = permuted[i, k]
-                    if np.isnan(x):
+                    if has_nan and np.isnan(x):
                         leaf = _descend(
                             first_split[pair_leaf[p]], i, values, feature_index, x, nodes,
                             threshold,
                         )  # fmt: skip
                         total[k] += leaf_value[leaf]
                     else:
-                        piece = piece_start[p]
-                        for b in range(first, last):
-                            piece += x > breakpoints[b]
-                        total[k] += piece_value[piece]
+                        total[k] += piece_value[piece[k]]
                 p += 1
             else:
                 value = leaf_values[i, t]
