@@ -1,23 +1,24 @@
 """Tree-aware scoring of permuted copies, the fast path of permutation importance for forests.
 
 A forest's predicted probability is the mean of its trees' leaf values. When one feature is
-permuted, a tree that never splits on it gives every row the same leaf as before. In a tree
-that does, the splits on that feature along a row's path bound the feature to an interval:
-a permuted value inside it reaches the same leaf, and only a value outside it is walked
-again, from the first node on the path that splits on the feature. So each row's leaf in
-each tree is found once, and for each permuted copy only the rows whose leaf changed in some
-tree are summed again.
+permuted, a tree that never splits on it gives every row the same leaf as before, and in a
+tree that does, a row can only move below the first node on its path that splits on it. So
+each row's leaf in each tree is found once (``Tree.apply``), and for each such (tree, row)
+pair the leaf below that node is tabulated once as a step function of the feature's value:
+scoring a permuted copy then looks up only those pairs, by the breakpoints its new value
+exceeds, and never walks a tree again.
 
-The sum runs over the trees in scikit-learn's order, starting from the same partial sum, and
-is divided by the number of trees as :meth:`sklearn.ensemble.RandomForestClassifier.predict_proba`
-does, so every probability is bit for bit the one scikit-learn returns and ties stay ties.
+Each row's sum restarts from the baseline's partial sum before the first tree that can move
+it and adds the trees in scikit-learn's order, then is divided by the number of trees as
+:meth:`sklearn.ensemble.RandomForestClassifier.predict_proba` does, so every probability is
+bit for bit the one scikit-learn returns and ties stay ties.
 
 :func:`forest_predictor` is the only entry point that :mod:`medinterp.importance` needs: it
 returns a :class:`ForestPermutationPredictor` for a model it reproduces exactly, and ``None``
 for any other model, which then keeps the stacked ``predict_proba`` path.
 
 The loops are compiled with numba (``cache=True``): the first call in a fresh environment
-compiles them in a few seconds, later processes load them from numba's cache.
+compiles them (a few seconds), later processes load them from numba's cache.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def forest_predictor(model, values: np.ndarray) -> ForestPermutationPredictor | 
     """
     if type(model) not in SUPPORTED_MODELS or not hasattr(model, "estimators_"):
         return None
-    if model.n_outputs_ != 1:
+    # One output with a second class: predict_proba[:, 1] is defined.
+    if model.n_outputs_ != 1 or model.n_classes_ < 2:
         return None
     return ForestPermutationPredictor(model, values)
 
@@ -80,7 +82,8 @@ class ForestPermutationPredictor:
     baseline_probabilities : ndarray of shape (n_rows,)
         Equal, bit for bit, to ``model.predict_proba(X)[:, 1]`` predicted on one thread.
     n_tree_evaluations : int
-        (tree, row) pairs walked again so far by :meth:`permuted_probabilities`.
+        (tree, row) pairs looked up again so far by :meth:`permuted_probabilities`, over all
+        copies: those whose path splits on the permuted feature.
     n_tree_evaluations_stacked : int
         The pairs ``predict_proba`` would have evaluated for the same copies
         (``n_trees * n_rows`` per copy).
@@ -113,7 +116,7 @@ class ForestPermutationPredictor:
         self._nodes[:, _LEFT] = np.where(is_leaf, _LEAF, left + owner)
         self._nodes[:, _RIGHT] = np.where(is_leaf, _LEAF, right + owner)
         self._nodes[:, _FEATURE] = np.where(is_leaf, -1, joined(lambda tree: tree.feature))
-        self._nodes[:, _MISSING_LEFT] = joined(_missing_go_to_left)
+        self._nodes[:, _MISSING_LEFT] = joined(lambda tree: tree.missing_go_to_left)
         self._threshold = joined(lambda tree: tree.threshold).astype(np.float64)
         self._max_depth = max(tree.max_depth for tree in trees)
         self._parent = np.full(len(left), -1, dtype=np.int64)
@@ -185,12 +188,6 @@ class ForestPermutationPredictor:
         self.n_tree_evaluations_stacked += len(orders) * self.n_trees * self.n_rows
         # The same division as scikit-learn's ``proba /= len(self.estimators_)``.
         return np.ascontiguousarray(sums.T) / self.n_trees
-
-
-def _missing_go_to_left(tree):
-    # Trees fitted before scikit-learn 1.3 have no missing-value routing; they reject NaN.
-    flags = getattr(tree, "missing_go_to_left", None)
-    return np.zeros(tree.node_count, dtype=np.int64) if flags is None else flags
 
 
 @numba.njit(cache=True)

@@ -108,6 +108,7 @@ def test_only_supported_forests_get_the_fast_path(synthetic):
         make_pipeline(RandomForestClassifier(n_estimators=5, random_state=0)).fit(X, y),
         TweakedForest(n_estimators=5, random_state=0).fit(X, y),
         RandomForestClassifier(n_estimators=5),  # not fitted
+        RandomForestClassifier(n_estimators=5).fit(X, np.zeros(len(X))),  # one class only
         RandomForestClassifier(n_estimators=5, random_state=0).fit(X, np.c_[y, 1 - y]),
     ]
     for model in others:
