@@ -167,7 +167,7 @@ def permutation_importance(
     Notes
     -----
     A fitted ``RandomForestClassifier`` or ``ExtraTreesClassifier`` is scored by
-    :mod:`medinterp.forest_importance`, which only re-walks the trees and rows a permuted
+    :mod:`medinterp.forest_importance`, which only looks again at the trees and rows a permuted
     feature can move. Any other model scores all permutations of one feature in one stacked
     ``predict_proba`` call (chunked to bound memory) instead of one DataFrame copy and one
     call per permutation. Both give the same probabilities, so the same importances.
