@@ -143,3 +143,138 @@ def test_bad_input(logistic_check, kwargs, error, message):
     arguments.update(kwargs)
     with pytest.raises(error, match=message):
         permutation_importance(**arguments)
+
+
+# --- validation at the door -----------------------------------------------------------
+
+
+def _arguments(logistic_check, **changes):
+    X, y, model = logistic_check
+    arguments = {"X": X, "y": y, "model": model, "metric": cindex, "num_samples": 2}
+    arguments.update(changes)
+    return arguments
+
+
+@pytest.mark.parametrize(
+    ("metric", "error", "message"),
+    [
+        (lambda y, s: np.nan, ValueError, r"metric returned nan on the unpermuted data"),
+        (lambda y, s: float("inf"), ValueError, r"metric returned inf"),
+        (lambda y, s: np.array([0.5, 0.5]), TypeError, "metric must return one number"),
+        (lambda y, s: "0.5", TypeError, "metric must return one number"),
+        (lambda y, s: None, TypeError, "metric must return one number"),
+    ],
+)
+def test_metric_must_return_a_finite_number(logistic_check, metric, error, message):
+    with pytest.raises(error, match=message):
+        permutation_importance(**_arguments(logistic_check, metric=metric))
+
+
+def test_metric_nan_on_a_permuted_copy_names_the_feature(logistic_check):
+    X, y, _ = logistic_check
+    baseline_scores = []
+
+    def fragile(y_true, scores):
+        # Fine on the baseline, NaN on any permuted copy: never all-NaN importances.
+        if not baseline_scores:
+            baseline_scores.append(scores)
+            return 1.0
+        return np.nan
+
+    with pytest.raises(ValueError, match=r"metric returned nan on 'important' permuted"):
+        permutation_importance(**_arguments(logistic_check, metric=fragile))
+
+
+def test_metric_returning_numpy_scalars_and_zero_d_arrays_is_accepted(logistic_check):
+    expected = permutation_importance(**_arguments(logistic_check), random_state=0)
+    for wrap in (np.float64, np.array, lambda value: np.float32(value)):
+        got = permutation_importance(
+            **_arguments(logistic_check, metric=lambda y, s, wrap=wrap: wrap(cindex(y, s))),
+            random_state=0,
+        )
+        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda X: X[["important"]], r"missing \['unimportant'\], not seen in fit \[\]"),
+        (lambda X: X.assign(extra=1.0), r"missing \[\], not seen in fit \['extra'\]"),
+        (
+            lambda X: X.rename(columns={"unimportant": "other"}),
+            r"missing \['unimportant'\], not seen in fit \['other'\]",
+        ),
+        (
+            lambda X: X[["unimportant", "important"]],
+            r"another order.*\['important', 'unimportant'\]",
+        ),
+        (lambda X: X[["important", "important"]], r"duplicated columns: \['important'\]"),
+        (lambda X: X.assign(important=np.inf), r"infinite values in columns \['important'\]"),
+        (lambda X: X.iloc[:0], r"at least one row"),
+    ],
+)
+def test_columns_are_checked_against_the_fitted_model(logistic_check, change, message):
+    X, y, model = logistic_check
+    changed = change(X)
+    with pytest.raises(ValueError, match=message):
+        permutation_importance(changed, y[: len(changed)], model, cindex, num_samples=2)
+
+
+def test_non_numeric_column_is_a_type_error(logistic_check):
+    X, y, _ = logistic_check
+    model = LogisticRegression().fit(X, y)
+    text = X.assign(unimportant=X["unimportant"].astype(str))
+    with pytest.raises(TypeError, match=r"do not: \['unimportant'\]"):
+        permutation_importance(text, y, model, cindex, num_samples=2)
+
+
+def test_model_fitted_without_names_checks_the_count(logistic_check):
+    X, y, _ = logistic_check
+    model = LogisticRegression().fit(X.to_numpy(), y)
+    with pytest.raises(ValueError, match="X has 3 columns but the model was fitted on 2"):
+        permutation_importance(X.assign(extra=0.0), y, model, cindex, num_samples=2)
+
+
+def test_accepted_inputs_in_other_styles(logistic_check):
+    X, y, model = logistic_check
+    expected = permutation_importance(X, y, model, cindex, 3, random_state=7)
+    styles = [
+        {"y": list(np.asarray(y))},
+        {"y": pd.Series(np.asarray(y), index=np.arange(len(y)) + 1000)},
+        {"random_state": np.int64(7)},
+        {"random_state": np.random.default_rng(7)},
+        {"num_samples": np.int32(3)},
+        {"progress": np.bool_(False)},
+    ]
+    for style in styles:
+        arguments = {"X": X, "y": y, "model": model, "metric": cindex, "num_samples": 3}
+        arguments.update({"random_state": 7, **style})
+        pd.testing.assert_frame_equal(permutation_importance(**arguments), expected)
+    permutation_importance(X, y, model, cindex, 3, random_state=np.random.SeedSequence(7))
+    integers = X.round().astype(int)
+    permutation_importance(integers, y, LogisticRegression().fit(integers, y), cindex, 2)
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"random_state": "seed"}, TypeError, "random_state must be None, an int >= 0"),
+        ({"random_state": 1.5}, TypeError, "random_state must be None, an int >= 0"),
+        ({"random_state": True}, TypeError, "random_state must be None, an int >= 0"),
+        ({"random_state": -1}, ValueError, "random_state must be None, an int >= 0"),
+        ({"num_samples": True}, TypeError, "num_samples must be a positive integer"),
+        ({"num_samples": -3}, ValueError, "num_samples must be at least 1"),
+        ({"progress": "yes"}, TypeError, "progress must be True, False or None"),
+        ({"y": np.zeros((1000, 2))}, ValueError, r"y must be 1-D, got shape \(1000, 2\)"),
+    ],
+)
+def test_bad_arguments_name_themselves(logistic_check, changes, error, message):
+    with pytest.raises(error, match=message):
+        permutation_importance_details(**_arguments(logistic_check, **changes))
+
+
+def test_permute_feature_checks_rng(frame):
+    with pytest.raises(TypeError, match="rng must be None, an int >= 0"):
+        permute_feature(frame, "a", rng="seed")
+    with pytest.raises(ValueError, match="rng must be None"):
+        permute_feature(frame, "a", rng=-2)
