@@ -7,8 +7,6 @@ as any other model would.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pandas as pd
 from sklearn.datasets import make_classification
@@ -22,6 +20,7 @@ from medinterp.forest_importance import ForestPermutationPredictor
 from medinterp.importance import permutation_importance_details
 from medinterp.metrics import cindex
 from medinterp.models import NHANES_FOREST_PARAMS, nhanes_forest
+from tests.cindex_reference import quadratic_cindex  # the course's O(n^2) pairwise loop
 
 # The synthetic table is this many times NHANES's test set, with as many features.
 SYNTHETIC_SCALE = 10
@@ -35,20 +34,6 @@ class OpaqueModel:
 
     def predict_proba(self, X):
         return self.model.predict_proba(X)
-
-
-def quadratic_cindex(y, scores):
-    """The course's c-index: a Python loop over every permissible pair, O(n^2)."""
-    concordant = permissible = 0.0
-    for i, j in itertools.combinations(range(len(y)), 2):
-        if y[i] != y[j]:
-            permissible += 1
-            positive, negative = (i, j) if y[i] == 1 else (j, i)
-            if scores[positive] > scores[negative]:
-                concordant += 1
-            elif scores[positive] == scores[negative]:
-                concordant += 0.5
-    return concordant / permissible
 
 
 def _course_permutation_importance(X, y, model, metric, num_samples):
