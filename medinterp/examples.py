@@ -10,6 +10,7 @@ re-renders them and a test checks that the shipped copy matches the generator.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -105,6 +106,15 @@ class ExampleSet:
                     path = self.directory / "masks" / _mask_name(row["Image"], label)
                     masks[i, j] = self._read(path) > 0
         return masks
+
+    def stream_index(self, index: int) -> int:
+        """Where image ``index`` sits in its phantom stream (``phantom_014.png``: 14), so that
+        :func:`medinterp.phantoms.render` can draw the same patient again."""
+        name = self.df["Image"].iloc[index]
+        match = re.fullmatch(r"phantom_(\d+)\.png", name)
+        if match is None:
+            raise ValueError(f"{name!r} is not named like a rendered phantom (phantom_NNN.png)")
+        return int(match.group(1))
 
     def labels(self, index: int) -> list[str]:
         """Names of the findings present in image ``index``."""
