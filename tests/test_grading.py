@@ -17,7 +17,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from grader_banks.judge import judge_correct, judge_wrong  # noqa: E402
 
-TABULAR = ("permute_feature_bank", "permutation_importance_bank", "class_one_values_bank")
+TABULAR = (
+    "permute_feature_bank",
+    "permutation_importance_bank",
+    "class_one_values_bank",
+    "subgroup_auc_bank",
+)
 XRAY = ("grad_cam_bank", "compute_gradcam_bank", "get_hook_bank", "get_gradients_bank")
 
 

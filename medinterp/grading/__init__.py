@@ -12,7 +12,8 @@ Modules: :mod:`~medinterp.grading.feedback` (the shared feedback framework),
 :mod:`~medinterp.grading.hook_exercises` (``get_hook``, ``get_gradients``),
 :mod:`~medinterp.grading.importance_exercises` (``permute_feature``,
 ``permutation_importance``), :mod:`~medinterp.grading.shap_exercises`
-(``class_one_values``), :mod:`~medinterp.grading.hints` (hints, read from ``hints.json``).
+(``class_one_values``), :mod:`~medinterp.grading.subgroup_exercises` (``subgroup_auc``),
+:mod:`~medinterp.grading.hints` (hints, read from ``hints.json``).
 """
 
 from medinterp.grading.feedback import FAIL, PASS
@@ -28,6 +29,7 @@ from medinterp.grading.importance_exercises import (
     permute_feature_test,
 )
 from medinterp.grading.shap_exercises import class_one_values_test
+from medinterp.grading.subgroup_exercises import subgroup_auc_test
 
 __all__ = [
     "FAIL",
@@ -42,4 +44,5 @@ __all__ = [
     "permute_feature_test",
     "reference_cam",
     "reset_hints",
+    "subgroup_auc_test",
 ]

@@ -15,4 +15,5 @@ BANKS = (
     "get_hook_bank",
     "get_gradients_bank",
     "class_one_values_bank",
+    "subgroup_auc_bank",
 )

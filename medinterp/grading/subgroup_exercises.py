@@ -1,0 +1,156 @@
+"""Grader for the shortcut-learning exercise ``subgroup_auc(labels, probabilities, subgroup,
+label)``: the ROC AUC of one label among the people a boolean mask selects.
+
+The test data make every usual mistake give another number: the label's AUC differs between
+the subgroup, its complement and everyone; neighbouring labels have other AUCs; and hard 0/1
+predictions lose the ranking. The subgroup is tried as a NumPy array and as a pandas Series,
+and once so small that it holds a single outcome class, where the AUC is undefined and the
+function must say so (NaN, as ``sklearn.metrics.roc_auc_score`` returns, or ``ValueError``)
+rather than return a number.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from medinterp.grading.feedback import Exercise, brief, run_exercise
+from medinterp.labels import LABELS
+
+__all__ = ["subgroup_auc_test", "reference_subgroup_auc"]
+
+_PEOPLE = 240
+GENERIC_HINT = (
+    "roc_auc_score(labels[subgroup, j], probabilities[subgroup, j]) with j = LABELS.index(label)"
+)
+UNDEFINED_HINT = "don't make up a value: with one outcome class the AUC is undefined"
+
+
+def reference_subgroup_auc(labels, probabilities, subgroup, label: str) -> float:
+    """The reference: ``roc_auc_score`` on the label's column, rows where ``subgroup``."""
+    from sklearn.metrics import roc_auc_score
+
+    column = LABELS.index(label)
+    chosen = np.asarray(subgroup, dtype=bool)
+    return float(
+        roc_auc_score(np.asarray(labels)[chosen, column], np.asarray(probabilities)[chosen, column])
+    )
+
+
+@cache
+def _cases() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels (n, 14), probabilities (n, 14) and a subgroup mask (n,) where the AUC inside the
+    subgroup, outside it and overall all differ, for every label."""
+    rng = np.random.default_rng(16)
+    labels = (rng.random((_PEOPLE, len(LABELS))) < 0.3).astype(int)
+    subgroup = rng.random(_PEOPLE) < 0.4
+    # Inside the subgroup the scores barely follow the labels; outside they follow them well,
+    # and each label gets its own strength, so a wrong column gives another number.
+    strength = np.where(subgroup[:, None], 0.3, 2.0) * np.linspace(0.6, 1.4, len(LABELS))
+    scores = strength * labels + rng.normal(size=labels.shape)
+    probabilities = 1 / (1 + np.exp(-scores))
+    for array in (labels, probabilities, subgroup):
+        array.flags.writeable = False
+    return labels, probabilities, subgroup
+
+
+def _mistake(got: float, labels, probabilities, subgroup, label: str) -> str:
+    """A hint naming what a wrong number was computed as; "" when it is not recognisable."""
+    from sklearn.metrics import roc_auc_score
+
+    column = LABELS.index(label)
+    everyone = np.ones(len(subgroup), bool)
+    candidates = {
+        "the subgroup is not applied: select the rows with labels[subgroup]": reference_subgroup_auc(
+            labels, probabilities, everyone, label
+        ),
+        "the mask is inverted: keep the rows where subgroup is True": reference_subgroup_auc(
+            labels, probabilities, ~subgroup, label
+        ),
+        "use the predicted probabilities, not 0/1 predictions (> 0.5): AUC needs a ranking": float(
+            roc_auc_score(labels[subgroup, column], probabilities[subgroup, column] > 0.5)
+        ),
+        "AUC of the wrong direction: roc_auc_score(y_true, y_score), truth first": 1
+        - reference_subgroup_auc(labels, probabilities, subgroup, label),
+    }
+    for other, name in enumerate(LABELS):
+        if other != column:
+            candidates[f"that is {name}'s column: use LABELS.index(label)"] = (
+                reference_subgroup_auc(labels, probabilities, subgroup, name)
+            )
+    for hint, value in candidates.items():
+        if np.isclose(got, value, atol=1e-9):
+            return hint
+    return ""
+
+
+def _as_number(value):
+    try:
+        number = float(np.asarray(value, dtype=float).reshape(()))
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
+
+
+def _is_nan(value) -> bool:
+    try:
+        return bool(np.isnan(np.asarray(value, dtype=float).reshape(())))
+    except (TypeError, ValueError):
+        return False
+
+
+def subgroup_auc_test(fn) -> bool:
+    """Grade ``subgroup_auc(labels, probabilities, subgroup, label)``. Prints the feedback;
+    returns True or False and never raises for the student's function."""
+
+    def body(exercise: Exercise) -> None:
+        labels, probabilities, subgroup = _cases()
+        tries = [
+            ("Pneumothorax", subgroup, "a NumPy mask"),
+            ("Effusion", pd.Series(subgroup), "a pandas Series mask"),
+            ("Pneumothorax", ~subgroup, "the complementary mask"),
+        ]
+        for label, mask, kind in tries:
+            expected = reference_subgroup_auc(labels, probabilities, mask, label)
+            got = exercise.call(labels.copy(), probabilities.copy(), mask.copy(), label)
+            number = _as_number(got)
+            right = number is not None and np.isclose(number, expected, atol=1e-9)
+            hint = ""
+            if not right and number is not None:
+                chosen = np.asarray(mask, bool)
+                hint = _mistake(number, labels, probabilities, chosen, label) or GENERIC_HINT
+            got_text = brief(got) if number is None else round(number, 4)
+            exercise.check(
+                f"{label}, {kind}: AUC within the subgroup", right, round(expected, 4), got_text,
+                hint,
+            )  # fmt: skip
+        # Two people of the same outcome: no pair to rank, so no AUC. scikit-learn >= 1.6
+        # returns NaN with a warning (older versions raise ValueError); a number is made up.
+        column = LABELS.index("Pneumothorax")
+        tiny = np.zeros(len(subgroup), bool)
+        tiny[np.flatnonzero(labels[:, column] == 0)[:2]] = True
+        name = "a subgroup with one outcome class: no AUC (NaN or ValueError)"
+        try:
+            got = fn(labels.copy(), probabilities.copy(), tiny, "Pneumothorax")
+        except ValueError:
+            exercise.check(name, True)
+            return
+        except Exception as error:  # noqa: BLE001 - another error is feedback, not a crash
+            exercise.check(name, False, "NaN or ValueError", type(error).__name__,
+                           "an AUC needs both outcomes in the subgroup; let roc_auc_score say so")  # fmt: skip
+            return
+        number = _as_number(got)
+        undefined = number is None and _is_nan(got)
+        hint = ""
+        if not undefined:
+            named = (
+                ""
+                if number is None
+                else _mistake(number, labels, probabilities, tiny, "Pneumothorax")
+            )
+            hint = named or UNDEFINED_HINT
+        exercise.check(name, undefined, "NaN or ValueError", f"returned {brief(got)}", hint)
+
+    return run_exercise("subgroup_auc", fn, body)

@@ -1,0 +1,173 @@
+"""``subgroup_auc(labels, probabilities, subgroup, label)``: correct styles and wrong answers."""
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from medinterp.labels import LABELS
+
+# --- correct --------------------------------------------------------------------------------
+
+
+def course_style(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    auc = roc_auc_score(labels[subgroup, j], probabilities[subgroup, j])
+    return auc
+
+
+def boolean_array_first(labels, probabilities, subgroup, label):
+    mask = np.asarray(subgroup, dtype=bool)
+    column = list(LABELS).index(label)
+    return roc_auc_score(
+        np.asarray(labels)[mask][:, column], np.asarray(probabilities)[mask][:, column]
+    )
+
+
+def with_pandas(labels, probabilities, subgroup, label):
+    truth = pd.DataFrame(labels, columns=LABELS)
+    scores = pd.DataFrame(probabilities, columns=LABELS)
+    chosen = np.asarray(subgroup, bool)
+    return roc_auc_score(truth.loc[chosen, label], scores.loc[chosen, label])
+
+
+def with_nonzero(labels, probabilities, subgroup, label):
+    rows = np.flatnonzero(np.asarray(subgroup))
+    j = LABELS.index(label)
+    return roc_auc_score(labels[rows, j], probabilities[rows, j])
+
+
+def with_compress(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    return roc_auc_score(np.compress(mask, labels[:, j]), np.compress(mask, probabilities[:, j]))
+
+
+def from_the_roc_curve(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    false_positive_rate, true_positive_rate, _ = roc_curve(labels[mask, j], probabilities[mask, j])
+    return float(np.trapezoid(true_positive_rate, false_positive_rate))
+
+
+def mann_whitney_by_hand(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    y, s = labels[mask, j], probabilities[mask, j]
+    positives, negatives = s[y == 1], s[y == 0]
+    if len(positives) == 0 or len(negatives) == 0:
+        raise ValueError("only one class in the subgroup")
+    wins = (positives[:, None] > negatives[None, :]).sum()
+    ties = (positives[:, None] == negatives[None, :]).sum()
+    return (wins + 0.5 * ties) / (len(positives) * len(negatives))
+
+
+def with_the_package_cindex(labels, probabilities, subgroup, label):
+    from medinterp.metrics import cindex
+
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    return cindex(labels[mask, j], probabilities[mask, j])
+
+
+CORRECT = [
+    course_style,
+    boolean_array_first,
+    with_pandas,
+    with_nonzero,
+    with_compress,
+    from_the_roc_curve,
+    mann_whitney_by_hand,
+    with_the_package_cindex,
+]
+
+# --- wrong ----------------------------------------------------------------------------------
+
+
+def ignores_the_subgroup(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    return roc_auc_score(labels[:, j], probabilities[:, j])
+
+
+def inverted_mask(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = ~np.asarray(subgroup, dtype=bool)
+    return roc_auc_score(labels[mask, j], probabilities[mask, j])
+
+
+def hard_predictions(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    return roc_auc_score(labels[mask, j], probabilities[mask, j] > 0.5)
+
+
+def arguments_swapped(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    return roc_auc_score(labels[mask, j], 1 - probabilities[mask, j])
+
+
+def off_by_one_column(labels, probabilities, subgroup, label):
+    j = LABELS.index(label) + 1
+    mask = np.asarray(subgroup, dtype=bool)
+    return roc_auc_score(labels[mask, j], probabilities[mask, j])
+
+
+def fixed_column(labels, probabilities, subgroup, label):
+    j = LABELS.index("Pneumothorax")
+    mask = np.asarray(subgroup, dtype=bool)
+    return roc_auc_score(labels[mask, j], probabilities[mask, j])
+
+
+def mask_as_indices(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    rows = np.asarray(subgroup).astype(int)  # 0/1 used as row numbers
+    return roc_auc_score(labels[rows, j], probabilities[rows, j])
+
+
+def accuracy_instead(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    return float(np.mean(labels[mask, j] == (probabilities[mask, j] > 0.5)))
+
+
+def hides_the_undefined_case(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    if len(set(labels[mask, j])) < 2:
+        return 0.5
+    return roc_auc_score(labels[mask, j], probabilities[mask, j])
+
+
+def percent(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    return 100 * roc_auc_score(labels[mask, j], probabilities[mask, j])
+
+
+def rounded(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    return round(roc_auc_score(labels[mask, j], probabilities[mask, j]), 2)
+
+
+WRONG = {
+    ignores_the_subgroup: ("AUC within the subgroup", "subgroup is not applied"),
+    inverted_mask: ("AUC within the subgroup", "mask is inverted"),
+    hard_predictions: ("AUC within the subgroup", "not 0/1 predictions"),
+    arguments_swapped: ("AUC within the subgroup", "wrong direction"),
+    off_by_one_column: ("AUC within the subgroup", "use LABELS.index(label)"),
+    fixed_column: ("Effusion, a pandas Series mask", "use LABELS.index(label)"),
+    mask_as_indices: ("AUC within the subgroup", "roc_auc_score(labels[subgroup, j]"),
+    accuracy_instead: ("AUC within the subgroup", "roc_auc_score(labels[subgroup, j]"),
+    hides_the_undefined_case: ("one outcome class", "don't make up a value"),
+    percent: ("AUC within the subgroup", "roc_auc_score(labels[subgroup, j]"),
+    rounded: ("AUC within the subgroup", "roc_auc_score(labels[subgroup, j]"),
+}
+
+EXERCISE = "subgroup_auc"
+
+
+def grade(fn):
+    from medinterp.grading import subgroup_auc_test
+
+    return subgroup_auc_test(fn)
