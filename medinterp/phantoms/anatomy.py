@@ -137,13 +137,19 @@ def sample_anatomy(rng: np.random.Generator, findings) -> Anatomy:
 class Canvas:
     """One phantom in the canonical frame: an attenuation image and the masks drawn on it.
 
-    ``rng`` is the findings' stream. ``masks`` maps a label to where it was drawn.
+    ``rng`` is the findings' stream. ``masks`` maps a label to where it was drawn;
+    ``device_mask`` is where devices (chest drains) were drawn. ``pneumothorax_scale``
+    shrinks a pneumothorax (a drain re-expands the lung), and ``pneumothorax_side`` is the
+    side a pneumothorax was drawn on.
     """
 
     def __init__(self, anatomy: Anatomy, rng: np.random.Generator):
         self.anatomy, self.rng = anatomy, rng
         self.yy, self.xx = _GRID_Y, _GRID_X
         self.masks: dict[str, np.ndarray] = {}
+        self.device_mask = np.zeros((SIZE, SIZE), bool)
+        self.pneumothorax_scale = 1.0
+        self.pneumothorax_side: str | None = None
         self.lung_right = self.lung_field(anatomy.right)
         self.lung_left = self.lung_field(anatomy.left)
         self.heart = self.ellipse(

@@ -185,8 +185,10 @@ def pleural_space(canvas: Canvas):
 
 
 def draw_pneumothorax(canvas: Canvas):
-    _, lung, field, distance = pleural_space(canvas)
-    width = canvas.rng.uniform(7, 20)
+    side, lung, field, distance = pleural_space(canvas)
+    # A drain re-expands the lung: a treated pneumothorax is a thinner rim of air.
+    width = canvas.rng.uniform(7, 20) * canvas.pneumothorax_scale
+    canvas.pneumothorax_side = side
     taper = np.clip((lung.cy + 0.3 * lung.ay - canvas.yy) / 40, 0, 1)
     lateral = (canvas.xx - lung.cx) * lung.lateral > -0.2 * lung.ax
     apex = canvas.yy < lung.cy - 0.55 * lung.ay
