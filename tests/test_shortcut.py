@@ -9,11 +9,15 @@ from medinterp.xray import model_metadata
 # The lesson's goals (issue 16): AUC collapse, drain effect, GradCAM energy ratio.
 COLLAPSE_GOAL, RISE_GOAL, ENERGY_RATIO_GOAL = 0.10, 0.3, 3.0
 # Goals the shipped shortcut model misses, with the figures measured (see its metadata).
+# Strict: once a retrained model meets a goal, the xfail fails and must be removed.
 COLLAPSE_SHORTFALL = (
     "AUC collapse goal (>= 0.10) not met: 0.079 on 1,000 EVALUATION_SEED patients, "
     "0.046 on 400 FRESH_SEED patients"
 )
-ENERGY_SHORTFALL = "energy ratio goal (>= 3) met on EVALUATION_SEED (3.22) but not on FRESH_SEED"
+ENERGY_SHORTFALL = (
+    "GradCAM energy ratio goal (>= 3) met on 64 EVALUATION_SEED patients (3.22) but not on "
+    "24 FRESH_SEED patients (0.067 vs 0.028, 2.4)"
+)
 
 
 @pytest.fixture(scope="module")
