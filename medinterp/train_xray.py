@@ -3,7 +3,7 @@
     python -m medinterp.train_xray --output medinterp/assets     # standard (47 min, 2 cores)
     python -m medinterp.train_xray --variant shortcut --output medinterp/assets \\
         --drain-probability 1.0 0.02 --initial-weights medinterp/assets/xray_densenet.weights.h5 \\
-        --reinitialize-from pool2_bn --epochs 4 --steps-per-epoch 150   # shortcut (11 min)
+        --reinitialize-from pool2_bn --epochs 4 --steps-per-epoch 150   # shortcut (7-12 min)
     python -m medinterp.train_xray --help
 
 The output folder is always explicit: nothing is written into the installed package unless

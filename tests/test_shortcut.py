@@ -8,15 +8,11 @@ from medinterp.xray import model_metadata
 
 # The lesson's goals (issue 16): AUC collapse, drain effect, GradCAM energy ratio.
 COLLAPSE_GOAL, RISE_GOAL, ENERGY_RATIO_GOAL = 0.10, 0.3, 3.0
-# Goals the shipped shortcut model misses, with the figures measured (see its metadata).
-# Strict: once a retrained model meets a goal, the xfail fails and must be removed.
-COLLAPSE_SHORTFALL = (
-    "AUC collapse goal (>= 0.10) not met: 0.079 on 1,000 EVALUATION_SEED patients, "
-    "0.046 on 400 FRESH_SEED patients"
-)
+# A goal the shipped shortcut model misses, with the figures measured (see its metadata).
+# Strict: once a retrained model meets it, the xfail fails and must be removed.
 ENERGY_SHORTFALL = (
-    "GradCAM energy ratio goal (>= 3) met on 64 EVALUATION_SEED patients (3.22) but not on "
-    "24 FRESH_SEED patients (0.067 vs 0.028, 2.4)"
+    "GradCAM energy ratio goal (>= 3) not met: 2.45 on 64 EVALUATION_SEED patients "
+    "(0.084 vs 0.034), 1.9 on 24 FRESH_SEED patients (0.079 vs 0.041)"
 )
 
 
@@ -55,7 +51,6 @@ def test_only_the_shortcut_model_loses_auc_without_drains(measured):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=COLLAPSE_SHORTFALL)
 def test_auc_collapse_meets_the_goal(measured):
     assert measured["collapse"].loc["shortcut", "collapse"] >= COLLAPSE_GOAL
 
@@ -93,22 +88,22 @@ def test_recorded_figures_are_consistent():
     assert figures["confounded_drain_probability"] == metadata["training"]["drain_probability"]
     assert figures["seed"] == phantoms.EVALUATION_SEED
     assert figures["energy_ratio"] == pytest.approx(
-        figures["energy_in_drain"] / figures["standard_energy_in_drain"], rel=1e-3
+        figures["energy_in_drain"] / figures["standard_energy_in_drain"], rel=5e-3
     )
     assert figures["collapse"] == pytest.approx(
         figures["auc_confounded"] - figures["auc_untreated"], abs=2e-4
     )
 
 
-def test_recorded_figures_meet_the_drain_effect_and_energy_goals():
+def test_recorded_figures_meet_the_collapse_and_drain_effect_goals():
     figures = model_metadata(variant="shortcut")["measurements"]
+    assert figures["collapse"] >= COLLAPSE_GOAL > figures["standard_collapse"]
     assert figures["rise"] >= RISE_GOAL and figures["standard_rise"] <= figures["rise"] / 3
-    assert figures["energy_ratio"] >= ENERGY_RATIO_GOAL
 
 
-@pytest.mark.xfail(strict=True, reason=COLLAPSE_SHORTFALL)
-def test_recorded_figures_meet_the_collapse_goal():
-    assert model_metadata(variant="shortcut")["measurements"]["collapse"] >= COLLAPSE_GOAL
+@pytest.mark.xfail(strict=True, reason=ENERGY_SHORTFALL)
+def test_recorded_figures_meet_the_energy_goal():
+    assert model_metadata(variant="shortcut")["measurements"]["energy_ratio"] >= ENERGY_RATIO_GOAL
 
 
 def test_measurements_are_deterministic_and_per_model(models):

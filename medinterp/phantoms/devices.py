@@ -89,7 +89,7 @@ def sample_drain(
     presence = rng.random()
     drain = Drain(
         side="right" if rng.random() < 0.5 else "left",
-        residual=rng.uniform(0.25, 0.5),
+        residual=rng.uniform(0.1, 0.3),
         entry_height=rng.uniform(0.0, 0.4),
         apical=bool(rng.random() < 0.75),
         tip_across=rng.uniform(-0.3, 0.5),

@@ -186,8 +186,9 @@ def pleural_space(canvas: Canvas):
 
 def draw_pneumothorax(canvas: Canvas):
     side, lung, field, distance = pleural_space(canvas)
-    # A drain re-expands the lung: a treated pneumothorax is a thinner rim of air.
-    width = canvas.rng.uniform(7, 20) * canvas.pneumothorax_scale
+    # A drain re-expands the lung: a treated pneumothorax is a thin rim of air, at least
+    # 2 px (3 mm) wide so that it is still drawn. Untreated ones are 7 px or wider.
+    width = max(canvas.rng.uniform(7, 20) * canvas.pneumothorax_scale, 2.0)
     canvas.pneumothorax_side = side
     taper = np.clip((lung.cy + 0.3 * lung.ay - canvas.yy) / 40, 0, 1)
     lateral = (canvas.xx - lung.cx) * lung.lateral > -0.2 * lung.ax
