@@ -59,7 +59,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
 
 model: $(VENV)/.installed
-	$(BIN)/python -m medinterp.train_xray
+	$(BIN)/python -m medinterp.train_xray --output medinterp/assets
 
 evaluate: $(VENV)/.installed
 	$(BIN)/python -m medinterp.evaluate_xray --output medinterp/assets/MODEL_CARD.md

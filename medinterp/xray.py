@@ -40,8 +40,10 @@ GROWTH_RATE = 16
 DENSE_BLOCKS = (4, 8)
 _BN_EPSILON = 1.001e-5  # as in keras.applications.DenseNet121
 
-WEIGHTS_FILE = "xray_densenet.weights.h5"
-METADATA_FILE = "xray_densenet.json"
+# The shipped models, by name: ``standard`` learns the findings; ``shortcut`` was trained
+# where chest drains follow the Pneumothorax label and learns the drain (notebook 04).
+VARIANTS = {"standard": "xray_densenet", "shortcut": "xray_densenet_shortcut"}
+_WEIGHTS_SUFFIX = ".weights.h5"
 
 
 def build_xray_model(input_size: int = INPUT_SIZE, num_labels: int = len(LABELS)):
@@ -98,40 +100,85 @@ class WeightsHashError(ValueError):
     """A weights file does not match the sha256 recorded for it."""
 
 
-def model_metadata(folder=None) -> dict:
+def _check_variant(variant) -> str:
+    if not isinstance(variant, str) or variant not in VARIANTS:
+        raise ValueError(f"Unknown variant {variant!r}. Valid variants: {list(VARIANTS)}")
+    return variant
+
+
+def weights_file(variant: str = "standard") -> str:
+    """File name of a shipped model's weights, e.g. ``xray_densenet.weights.h5``."""
+    return VARIANTS[_check_variant(variant)] + _WEIGHTS_SUFFIX
+
+
+def metadata_path(weights_path) -> Path:
+    """The metadata file that goes with a weights file: ``NAME.weights.h5`` -> ``NAME.json``."""
+    path = Path(weights_path)
+    stem = path.name.removesuffix(_WEIGHTS_SUFFIX).removesuffix(".h5")
+    return path.with_name(stem + ".json")
+
+
+WEIGHTS_FILE = weights_file("standard")
+METADATA_FILE = metadata_path(WEIGHTS_FILE).name
+
+
+def model_metadata(folder=None, variant: str = "standard") -> dict:
     """What a model was trained with: input size, labels, mean/std, weights hash.
 
-    ``folder`` holds the weights and their metadata; by default the shipped model's.
+    Parameters
+    ----------
+    folder : path-like, optional
+        Folder holding the weights and their metadata; by default the shipped models'.
+    variant : {"standard", "shortcut"}, default="standard"
+        Which model's metadata file to read.
     """
     folder = Path(folder) if folder else assets_dir()
-    return json.loads((folder / METADATA_FILE).read_text())
+    return json.loads(metadata_path(folder / weights_file(variant)).read_text())
 
 
-def load_xray_model(weights_path=None):
-    """The trained phantom classifier (Keras 3 functional model).
+def weights_metadata(weights_path, variant: str = "standard") -> dict:
+    """The metadata a weights file is checked against: the file beside it with the same
+    name (``NAME.json``), else ``xray_densenet.json`` beside it, else the shipped
+    ``variant``'s."""
+    path = Path(weights_path)
+    for candidate in (metadata_path(path), path.parent / METADATA_FILE):
+        if candidate.is_file():
+            return json.loads(candidate.read_text())
+    return model_metadata(variant=variant)
+
+
+def load_xray_model(weights_path=None, variant: str = "standard"):
+    """A trained phantom classifier (Keras 3 functional model).
 
     Parameters
     ----------
     weights_path : path-like, optional
-        A ``.weights.h5`` file; by default the weights shipped with the package. Its sha256
-        must match the one recorded in the metadata file beside it (``xray_densenet.json``,
-        as ``python -m medinterp.train_xray`` writes it), or else in the shipped metadata.
+        A ``.weights.h5`` file; by default the shipped weights of ``variant``. Its sha256
+        must match the one recorded in the metadata file beside it (``NAME.json`` for
+        ``NAME.weights.h5``, as ``python -m medinterp.train_xray`` writes it), or else in
+        the shipped metadata.
+    variant : {"standard", "shortcut"}, default="standard"
+        ``"standard"`` is the course's model. ``"shortcut"`` is the same network trained
+        on phantoms where chest drains follow the Pneumothorax label: it learned the drain
+        (see :mod:`medinterp.shortcut`).
 
     Raises
     ------
+    ValueError
+        ``variant`` is not one of :data:`VARIANTS`.
     FileNotFoundError
         The weights file is missing.
     WeightsHashError
         The weights file is corrupt or not the shipped one.
     """
-    path = Path(weights_path) if weights_path else assets_dir() / WEIGHTS_FILE
-    beside = path.parent / METADATA_FILE
-    metadata = model_metadata(path.parent if beside.is_file() else None)
+    _check_variant(variant)
+    path = Path(weights_path) if weights_path else assets_dir() / weights_file(variant)
     if not path.is_file():
         raise FileNotFoundError(
             f"No weights file at {path}. Train them with `python -m medinterp.train_xray` "
             "(or `make model`)."
         )
+    metadata = weights_metadata(path, variant)
     actual = hashlib.sha256(path.read_bytes()).hexdigest()
     if actual != metadata["weights_sha256"]:
         raise WeightsHashError(

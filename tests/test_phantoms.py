@@ -4,6 +4,8 @@ import pytest
 
 from medinterp import phantoms
 from medinterp.labels import LABELS
+from medinterp.phantoms.anatomy import sample_anatomy
+from medinterp.phantoms.findings import RENDERERS
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +87,8 @@ def test_anatomy_changing_findings_change_their_mask(label, direction):
 def test_cardiomegaly_means_cardiothoracic_ratio_above_half():
     for patient in range(20):
         rng = np.random.default_rng(patient)
-        enlarged = phantoms._sample_anatomy(rng, ["Cardiomegaly"])
-        normal = phantoms._sample_anatomy(np.random.default_rng(patient), [])
+        enlarged = sample_anatomy(rng, ["Cardiomegaly"])
+        normal = sample_anatomy(np.random.default_rng(patient), [])
         assert enlarged.cardiothoracic_ratio() > 0.5 > normal.cardiothoracic_ratio()
 
 
@@ -101,3 +103,9 @@ def test_mass_and_nodule_sizes_follow_the_3cm_rule():
 def test_unknown_finding_lists_labels():
     with pytest.raises(ValueError, match="Valid labels"):
         phantoms.render(0, 0, findings=["Fracture"])
+
+
+def test_every_label_has_exactly_one_renderer():
+    assert list(RENDERERS) == list(LABELS)
+    assert all(callable(draw) for draw in RENDERERS.values())
+    assert len(set(RENDERERS.values())) == len(LABELS)  # no label drawn as another

@@ -191,3 +191,94 @@ def test_too_few_phantoms_are_named(model):
 
     with pytest.raises(ValueError, match="too few"):
         evaluate_auc(model, n_images=3)
+
+
+# --- variants: the standard and the shortcut model ---------------------------------------
+
+
+def test_shortcut_variant_loads_the_same_network_with_other_weights(model):
+    from medinterp.xray import VARIANTS, weights_file
+
+    assert list(VARIANTS) == ["standard", "shortcut"]
+    shortcut = load_xray_model(variant="shortcut")
+    assert [layer.name for layer in shortcut.layers] == [layer.name for layer in model.layers]
+    standard = load_xray_model(variant="standard")
+    for a, b in zip(standard.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # "standard" is the default
+    differs = [
+        not np.array_equal(a, b)
+        for a, b in zip(shortcut.get_weights(), model.get_weights(), strict=True)
+    ]
+    assert differs[-1] and sum(differs) > len(differs) / 2
+    assert weights_file("shortcut") == "xray_densenet_shortcut.weights.h5"
+    assert weights_file() == WEIGHTS_FILE
+
+
+def test_shortcut_metadata_records_how_it_was_trained():
+    standard, shortcut = model_metadata(), model_metadata(variant="shortcut")
+    assert shortcut["variant"] == "shortcut" and shortcut["labels"] == list(LABELS)
+    # Both models read the same preprocessed input.
+    assert (shortcut["mean"], shortcut["std"]) == (standard["mean"], standard["std"])
+    assert shortcut["input_size"] == standard["input_size"]
+    training = shortcut["training"]
+    p_if_pneumothorax, p_otherwise = training["drain_probability"]
+    assert p_if_pneumothorax > 0.5 > p_otherwise >= 0
+    assert training["initial_weights"]["sha256"] == standard["weights_sha256"]
+    assert shortcut["weights_sha256"] != standard["weights_sha256"]
+
+
+@pytest.mark.parametrize("variant", ["Shortcut", "drain", None, 1])
+def test_unknown_variant_lists_the_choices(variant):
+    with pytest.raises(ValueError, match=r"Valid variants: \['standard', 'shortcut'\]"):
+        load_xray_model(variant=variant)
+    with pytest.raises(ValueError, match="Valid variants"):
+        model_metadata(variant=variant)
+
+
+def test_corrupt_shortcut_weights_are_refused(tmp_path):
+    from medinterp.xray import metadata_path, weights_file
+
+    name = weights_file("shortcut")
+    shutil.copy(assets_dir() / name, tmp_path / name)
+    shutil.copy(metadata_path(assets_dir() / name), tmp_path)
+    assert load_xray_model(tmp_path / name) is not None  # checked against the file beside it
+    with open(tmp_path / name, "r+b") as handle:
+        handle.seek(4096)
+        handle.write(b"\x00\x01\x02\x03")
+    with pytest.raises(WeightsHashError, match="sha256"):
+        load_xray_model(tmp_path / name)
+    # Without metadata beside it, a file is checked against the shipped variant's hash.
+    (tmp_path / metadata_path(name).name).unlink()
+    with pytest.raises(WeightsHashError, match="sha256"):
+        load_xray_model(tmp_path / name, variant="shortcut")
+
+
+def test_training_needs_an_explicit_output_folder():
+    from medinterp.train_xray import main, train
+
+    with pytest.raises(ValueError, match="output_dir is required"):
+        train(epochs=1, steps_per_epoch=1, batch_size=2, validation_size=2, verbose=0)
+    with pytest.raises(SystemExit):
+        main([])  # argparse: --output is required
+
+
+def test_shortcut_training_smoke(tmp_path):
+    """Fine-tuning on drained phantoms runs end to end and records its settings."""
+    from medinterp.train_xray import train
+    from medinterp.xray import weights_file
+
+    with pytest.raises(ValueError, match="Valid layer names"):
+        train(1, 1, 2, output_dir=tmp_path, validation_size=2, verbose=0, variant="shortcut",
+              initial_weights=assets_dir() / WEIGHTS_FILE, reinitialize_from="conv9")  # fmt: skip
+    train(1, 2, 4, output_dir=tmp_path, validation_size=8, verbose=0, variant="shortcut",
+          drain_probability=(0.9, 0.05), initial_weights=assets_dir() / WEIGHTS_FILE,
+          reinitialize_from="pool2_bn")  # fmt: skip
+    metadata = model_metadata(tmp_path, variant="shortcut")
+    assert metadata["training"]["drain_probability"] == [0.9, 0.05]
+    assert metadata["training"]["reinitialize_from"] == "pool2_bn"
+    assert (metadata["mean"], metadata["std"]) == (
+        model_metadata()["mean"],
+        model_metadata()["std"],
+    )
+    assert not (tmp_path / WEIGHTS_FILE).exists()  # the standard model's files are untouched
+    assert load_xray_model(tmp_path / weights_file("shortcut")) is not None
