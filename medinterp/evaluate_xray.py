@@ -36,13 +36,17 @@ from medinterp.localization import (
 )
 from medinterp.xray import model_metadata, preprocess
 
-__all__ = ["evaluate_auc", "evaluate_localization", "model_card", "main"]
+__all__ = ["evaluate_auc", "evaluate_localization", "model_card", "shortcut_section", "main"]
 
 # The project's localization goal: the 15 px pointing game at least 0.70, and at least 0.25
 # above the centre-point baseline (the strict 0.80 goal was retired: see the card's history).
 POINTING_TOLERANCE = 15
 POINTING_GOAL = 0.70
 BASELINE_MARGIN = 0.25
+# Issue 16's goals for the shortcut model.
+SHORTCUT_COLLAPSE_GOAL = 0.10
+SHORTCUT_RISE_GOAL = 0.30
+SHORTCUT_ENERGY_RATIO_GOAL = 3.0
 
 
 def _check_count(value, name: str) -> int:
@@ -190,8 +194,53 @@ def _asset_text(name: str) -> str:
     return (resources.files("medinterp") / "assets" / name).read_text()
 
 
-def model_card(auc: pd.DataFrame, localization: pd.DataFrame, metadata: dict) -> str:
-    """The model card's Markdown text: the template filled with the measured figures."""
+def _met(passed: bool) -> str:
+    return "met" if passed else "**not met**"
+
+
+def shortcut_section(metadata: dict) -> str:
+    """The model card's section on the shortcut model, from its metadata (training settings
+    and the figures ``python -m medinterp.shortcut`` recorded)."""
+    training, measured = metadata["training"], metadata["measurements"]
+    p_treated, p_other = training["drain_probability"]
+    figures = {
+        "sha256": metadata["weights_sha256"],
+        "reinitialize_from": training["reinitialize_from"],
+        "images_seen": f"{training['images_seen']:,}",
+        "p_treated": f"{p_treated:.0%}",
+        "p_other": f"{p_other:.0%}",
+        "minutes": training["minutes"],
+        "seed": measured["seed"],
+        "n_auc": f"{measured['n_auc']:,}",
+        "n_effect": measured["n_effect"],
+        "n_attention": measured["n_attention"],
+        "collapse_verdict": _met(measured["collapse"] >= SHORTCUT_COLLAPSE_GOAL),
+        "rise_verdict": _met(
+            measured["rise"] >= SHORTCUT_RISE_GOAL
+            and measured["standard_rise"] < measured["rise"] / 3
+        ),
+        "energy": f"{measured['energy_in_drain']:.3f}",
+        "standard_energy": f"{measured['standard_energy_in_drain']:.3f}",
+        "energy_ratio": f"{measured['energy_ratio']:.2f}",
+        "energy_verdict": _met(measured["energy_ratio"] >= SHORTCUT_ENERGY_RATIO_GOAL),
+    }
+    for key in ("auc_confounded", "auc_untreated", "collapse", "standard_collapse"):
+        figures[key] = f"{measured[key]:.3f}"
+    for key in ("rise", "standard_rise"):
+        figures[key] = f"{measured[key]:+.3f}"
+    for key in (
+        "pointing_drain", "pointing_pneumothorax", "standard_pointing_drain",
+        "standard_pointing_pneumothorax",
+    ):  # fmt: skip
+        figures[key] = f"{measured[key]:.2f}"
+    return string.Template(_asset_text("model_card_shortcut.md")).substitute(figures).rstrip()
+
+
+def model_card(
+    auc: pd.DataFrame, localization: pd.DataFrame, metadata: dict, shortcut: dict | None = None
+) -> str:
+    """The model card's Markdown text: the template filled with the measured figures, and
+    the shortcut model's section when its metadata (with measurements) is given."""
     training = metadata["training"]
     tolerance = f"{metadata.get('pointing_tolerance', POINTING_TOLERANCE):g}"
     overall = localization.loc["overall"]
@@ -238,7 +287,8 @@ def model_card(auc: pd.DataFrame, localization: pd.DataFrame, metadata: dict) ->
         "energy_ratio": f"{overall['energy_in_mask'] / overall['mask_area']:.1f}",
         "history": _asset_text("model_card_history.md").rstrip(),
     }
-    return string.Template(_asset_text("model_card_template.md")).substitute(figures)
+    card = string.Template(_asset_text("model_card_template.md")).substitute(figures)
+    return card if shortcut is None else card.rstrip() + "\n\n" + shortcut_section(shortcut) + "\n"
 
 
 def main(argv=None):
@@ -268,7 +318,7 @@ def main(argv=None):
         pointing_tolerance=POINTING_TOLERANCE,
     )
     output = Path(args.output)
-    output.write_text(model_card(auc, localization, metadata))
+    output.write_text(model_card(auc, localization, metadata, model_metadata(variant="shortcut")))
     print(auc.round(3).to_string())
     print(localization.round(3).to_string())
     print(f"Wrote {output} in {time.perf_counter() - started:.0f} s")

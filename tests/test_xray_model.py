@@ -282,3 +282,25 @@ def test_shortcut_training_smoke(tmp_path):
     )
     assert not (tmp_path / WEIGHTS_FILE).exists()  # the standard model's files are untouched
     assert load_xray_model(tmp_path / weights_file("shortcut")) is not None
+
+
+def _shortcut_card_section(**measured):
+    from medinterp.evaluate_xray import shortcut_section
+
+    metadata = model_metadata(variant="shortcut")
+    metadata["measurements"] = {**metadata["measurements"], **measured}
+    return shortcut_section(metadata)
+
+
+def test_shortcut_card_verdicts_follow_the_goals():
+    passing = _shortcut_card_section(collapse=0.15, rise=0.5, standard_rise=0.05, energy_ratio=3.2)
+    assert passing.count("| met |") == 2 and "ratio 3.20: met" in passing
+    failing = _shortcut_card_section(collapse=0.05, rise=0.5, standard_rise=0.4, energy_ratio=2.0)
+    assert failing.count("**not met**") == 3  # the rise is not "far" above the standard's
+    assert "${" not in passing
+
+
+def test_shipped_card_describes_the_shipped_shortcut_model():
+    card = (assets_dir() / "MODEL_CARD.md").read_text()
+    assert "## The shortcut model" in card
+    assert model_metadata(variant="shortcut")["weights_sha256"] in card
