@@ -21,6 +21,7 @@ COURSE_EXERCISES = [
     ("01_hooks_and_gradients", "get_gradients", "UNQ_C6", ["score = predictions[:, category_index]"]),
     ("02_gradcam", "grad_cam", "UNQ_C1", ["weights = np.mean(gradients"]),
     ("02_gradcam", "compute_gradcam", "UNQ_C2", ["probabilities = [predictions[0]"]),
+    ("04_shortcut_learning", "subgroup_auc", "UNQ_C8", ["auc = roc_auc_score(labels[chosen"]),
     ("05_permutation_importance", "permute_feature", "UNQ_C3",
      ["= np.random.permutation(len(df))"]),
     ("05_permutation_importance", "permutation_importance", "UNQ_C4",
@@ -41,7 +42,7 @@ def _student(solution: Path) -> Path:
 def test_the_series_is_there_and_the_single_notebook_is_retired():
     names = _ids(SOLUTIONS)
     for name in ("01_hooks_and_gradients", "02_gradcam", "03_checking_gradcam",
-                 "05_permutation_importance", "06_shap"):  # fmt: skip
+                 "04_shortcut_learning", "05_permutation_importance", "06_shap"):  # fmt: skip
         assert name in names
     assert not (STUDENTS / "model_interpretation.ipynb").exists()
     assert not (SOURCE / "model_interpretation_solution.ipynb").exists()
