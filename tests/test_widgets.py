@@ -1,5 +1,6 @@
 """Explorers: built with defaults, driven programmatically, checked for what they show."""
 
+import cv2
 import ipywidgets as w
 import numpy as np
 import pytest
@@ -195,3 +196,46 @@ def test_importance_explorer_refuses_bad_data_before_any_click(
     X, y, model = arguments(X_test, y_test, nhanes_model)
     with pytest.raises(ValueError, match=message):
         ImportanceExplorer(X=X, y=y, model=model)
+
+
+def test_drain_toggle_renders_the_same_patient_with_a_drain(xray):
+    """On a normal image a drain changes only the pixels around the tube; the shortcut
+    model's Pneumothorax probability jumps and the standard model's barely moves."""
+    from medinterp.labels import LABELS
+
+    pneumothorax = LABELS.index("Pneumothorax")
+    normal = next(i for i in range(len(xray.dataset)) if not xray.dataset.labels(i))
+    xray.image_picker.value = normal
+    plain = xray.state["image"].copy()
+    seen = {}
+    for model in ("standard", "shortcut"):
+        xray.model_picker.value = model
+        for drain in (False, True):
+            xray.drain.value = drain
+            assert xray.state["error"] is None
+            assert (xray.state["model"], xray.state["drain"]) == (model, drain)
+            seen[model, drain] = xray.state["probabilities"][pneumothorax]
+    _, _, drain_mask = xray.picture(normal)
+    changed = xray.state["image"].astype(int) != plain.astype(int)
+    near_tube = cv2.dilate(drain_mask.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert changed.any() and not (changed & ~near_tube).any()
+    shortcut_rise = seen["shortcut", True] - seen["shortcut", False]
+    assert shortcut_rise > 0.3
+    assert abs(seen["standard", True] - seen["standard", False]) < shortcut_rise / 3
+    # Switching back shows the stored phantom again.
+    xray.drain.value = False
+    xray.model_picker.value = "standard"
+    np.testing.assert_array_equal(xray.state["image"], plain)
+    xray.image_picker.value = 0
+
+
+def test_a_given_model_has_no_choice_and_a_custom_set_no_drain(tmp_path):
+    from medinterp.examples import load_example_set, write_example_set
+    from medinterp.xray import load_xray_model
+
+    explorer = XrayExplorer(model=load_xray_model())
+    assert explorer.model_picker.options == ("given",) and explorer.model_picker.disabled
+    assert not explorer.drain.disabled  # the shipped phantoms can be re-rendered
+    custom = load_example_set(write_example_set(tmp_path / "set", seed=5))
+    elsewhere = XrayExplorer(model=explorer.model, dataset=custom)
+    assert elsewhere.drain.disabled
