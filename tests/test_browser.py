@@ -197,3 +197,26 @@ def test_shap_feature_dropdown_changes_plot(page):
     expect(plot).not_to_have_attribute("src", source, timeout=UPDATE_SECONDS * 1000)
     assert plot.screenshot() != pixels
     page.screenshot(path=ARTIFACTS / "shap_after_feature.png", full_page=True)
+
+
+def test_model_choice_and_drain_toggle_change_the_picture(page):
+    from playwright.sync_api import expect
+
+    explorer = page.locator(".medinterp-xray-explorer")
+    original = _tiles(page).first
+    bars = explorer.locator(".widget-html").last
+    source, probabilities = original.get_attribute("src"), bars.inner_text()
+    pixels = original.screenshot()
+    explorer.get_by_role("button", name="shortcut").click()
+    expect(bars).not_to_have_text(probabilities, timeout=UPDATE_SECONDS * 1000)
+    with_shortcut = bars.inner_text()
+    explorer.get_by_label("Chest drain").check()
+    # The same patient, re-rendered with a drain: the original tile and the bars change.
+    expect(original).not_to_have_attribute("src", source, timeout=UPDATE_SECONDS * 1000)
+    expect(bars).not_to_have_text(with_shortcut, timeout=UPDATE_SECONDS * 1000)
+    page.screenshot(path=ARTIFACTS / "xray_drain_toggled.png", full_page=True)
+    drained, drained_pixels = original.get_attribute("src"), original.screenshot()
+    assert drained_pixels != pixels
+    explorer.get_by_label("Chest drain").uncheck()
+    expect(original).not_to_have_attribute("src", drained, timeout=UPDATE_SECONDS * 1000)
+    assert original.screenshot() == pixels  # the stored phantom again
