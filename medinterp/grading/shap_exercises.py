@@ -45,13 +45,17 @@ def _mistake(got: np.ndarray, raw: np.ndarray) -> str:
     if got.shape == class_one.shape:
         if np.allclose(got, raw[:, :, 0]):
             return "these values explain class 0; class 1 is index 1 (raw[1] for the list, raw[:, :, 1] for the array)"
-        if np.allclose(got, raw.sum(axis=2)) or np.allclose(got, raw.mean(axis=2)):
+        combined = (raw.sum(axis=2), raw.mean(axis=2), raw[:, :, 1] - raw[:, :, 0])
+        if any(np.allclose(got, values) for values in combined):
             return "don't combine the two classes: keep class 1 only"
         if np.allclose(got, np.abs(class_one)):
             return "keep the sign: a negative SHAP value pushes the prediction down"
     if got.shape == class_one.T.shape:
         return "people are rows and features are columns: (people, features)"
-    return "isinstance(raw, list) tells the two formats apart"
+    return (
+        "return class 1's values as they are: raw[1] for the list, raw[:, :, 1] for the array "
+        "(isinstance(raw, list) tells the two formats apart)"
+    )
 
 
 def class_one_values_test(fn) -> bool:
@@ -65,7 +69,14 @@ def class_one_values_test(fn) -> bool:
         }
         expected = raw[:, :, 1]
         for name, given in formats.items():
+            parts = given if isinstance(given, list) else [given]
+            before = [part.copy() for part in parts]
             got = exercise.call(given)
+            unchanged = all(np.array_equal(a, b) for a, b in zip(parts, before, strict=True))
+            exercise.check(
+                f"{name}: leaves raw unchanged", unchanged,
+                hint="" if unchanged else "don't write into raw: select from it (the caller still needs it)",
+            )  # fmt: skip
             try:
                 got = np.asarray(got, dtype=float)
             except (TypeError, ValueError):

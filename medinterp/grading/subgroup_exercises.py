@@ -12,6 +12,7 @@ rather than return a number.
 from __future__ import annotations
 
 from functools import cache
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ def _cases() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return labels, probabilities, subgroup
 
 
-def _mistake(got: float, labels, probabilities, subgroup, label: str) -> str:
+def _mistake(got: float, labels, probabilities, subgroup, label: str, columns: bool = True) -> str:
     """A hint naming what a wrong number was computed as; "" when it is not recognisable."""
     from sklearn.metrics import roc_auc_score
 
@@ -72,11 +73,12 @@ def _mistake(got: float, labels, probabilities, subgroup, label: str) -> str:
         "use the predicted probabilities, not 0/1 predictions (> 0.5): AUC needs a ranking": float(
             roc_auc_score(labels[subgroup, column], probabilities[subgroup, column] > 0.5)
         ),
-        "AUC of the wrong direction: roc_auc_score(y_true, y_score), truth first": 1
+        "an AUC below 0.5 is a result (a model ranking backwards): don't flip it, and pass the "
+        "truth first, roc_auc_score(y_true, y_score)": 1
         - reference_subgroup_auc(labels, probabilities, subgroup, label),
     }
     for other, name in enumerate(LABELS):
-        if other != column:
+        if columns and other != column:
             candidates[f"that is {name}'s column: use LABELS.index(label)"] = (
                 reference_subgroup_auc(labels, probabilities, subgroup, name)
             )
@@ -86,19 +88,25 @@ def _mistake(got: float, labels, probabilities, subgroup, label: str) -> str:
     return ""
 
 
+def _is_scalar_number(value) -> bool:
+    """A Python or NumPy real number (a 0-d array counts); not text, a list or a 1-element array."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0 and value.dtype.kind in "iuf"
+    return isinstance(value, (Real, np.integer, np.floating))
+
+
 def _as_number(value):
-    try:
-        number = float(np.asarray(value, dtype=float).reshape(()))
-    except (TypeError, ValueError):
+    """``value`` as a finite float if it is a number; None otherwise (NaN included)."""
+    if not _is_scalar_number(value):
         return None
+    number = float(value)
     return number if np.isfinite(number) else None
 
 
 def _is_nan(value) -> bool:
-    try:
-        return bool(np.isnan(np.asarray(value, dtype=float).reshape(())))
-    except (TypeError, ValueError):
-        return False
+    return _is_scalar_number(value) and bool(np.isnan(float(value)))
 
 
 def subgroup_auc_test(fn) -> bool:
@@ -107,28 +115,37 @@ def subgroup_auc_test(fn) -> bool:
 
     def body(exercise: Exercise) -> None:
         labels, probabilities, subgroup = _cases()
+        column = LABELS.index("Pneumothorax")
+        both = np.flatnonzero(labels[:, column] == 1)[:4].tolist()
+        small = np.zeros(len(subgroup), bool)
+        small[both + np.flatnonzero(labels[:, column] == 0)[:8].tolist()] = True
         tries = [
-            ("Pneumothorax", subgroup, "a NumPy mask"),
-            ("Effusion", pd.Series(subgroup), "a pandas Series mask"),
-            ("Pneumothorax", ~subgroup, "the complementary mask"),
+            ("Pneumothorax", probabilities, subgroup, "a NumPy mask"),
+            ("Effusion", probabilities, pd.Series(subgroup), "a pandas Series mask"),
+            ("Pneumothorax", probabilities, ~subgroup, "the complementary mask"),
+            ("Pneumothorax", probabilities, small, "a subgroup of 12 people"),
+            # A model that ranks backwards: its AUC is below 0.5, and that is the answer.
+            ("Pneumothorax", 1 - probabilities, subgroup, "a model that ranks backwards"),
         ]
-        for label, mask, kind in tries:
-            expected = reference_subgroup_auc(labels, probabilities, mask, label)
-            got = exercise.call(labels.copy(), probabilities.copy(), mask.copy(), label)
-            number = _as_number(got)
-            right = number is not None and np.isclose(number, expected, atol=1e-9)
+        for label, scores, mask, kind in tries:
+            expected = reference_subgroup_auc(labels, scores, mask, label)
+            got = exercise.call(labels.copy(), scores.copy(), mask.copy(), label)
+            name = f"{label}, {kind}: AUC within the subgroup"
+            if not _is_scalar_number(got):
+                exercise.check(name, False, "a number", f"{type(got).__name__} {brief(got)}",
+                               "return the AUC itself, a float: not text, a list or an array")  # fmt: skip
+                continue
+            number = float(got)
+            right = bool(np.isclose(number, expected, atol=1e-9))
             hint = ""
-            if not right and number is not None:
+            if not right:
                 chosen = np.asarray(mask, bool)
-                hint = _mistake(number, labels, probabilities, chosen, label) or GENERIC_HINT
-            got_text = brief(got) if number is None else round(number, 4)
-            exercise.check(
-                f"{label}, {kind}: AUC within the subgroup", right, round(expected, 4), got_text,
-                hint,
-            )  # fmt: skip
+                hint = _mistake(number, labels, scores, chosen, label) or (
+                    "don't round the AUC" if abs(number - expected) < 1e-3 else GENERIC_HINT
+                )
+            exercise.check(name, right, expected, number, hint)
         # Two people of the same outcome: no pair to rank, so no AUC. scikit-learn >= 1.6
         # returns NaN with a warning (older versions raise ValueError); a number is made up.
-        column = LABELS.index("Pneumothorax")
         tiny = np.zeros(len(subgroup), bool)
         tiny[np.flatnonzero(labels[:, column] == 0)[:2]] = True
         name = "a subgroup with one outcome class: no AUC (NaN or ValueError)"
@@ -141,16 +158,19 @@ def subgroup_auc_test(fn) -> bool:
             exercise.check(name, False, "NaN or ValueError", type(error).__name__,
                            "an AUC needs both outcomes in the subgroup; let roc_auc_score say so")  # fmt: skip
             return
-        number = _as_number(got)
-        undefined = number is None and _is_nan(got)
+        undefined = _is_nan(got)
         hint = ""
-        if not undefined:
-            named = (
-                ""
-                if number is None
-                else _mistake(number, labels, probabilities, tiny, "Pneumothorax")
-            )
+        if not _is_scalar_number(got):
+            hint = "return a number: NaN as a float, as roc_auc_score does (or let it raise)"
+        elif not undefined:
+            number = _as_number(got)
+            named = "" if number is None else _mistake(
+                number, labels, probabilities, tiny, "Pneumothorax", columns=False
+            )  # fmt: skip
             hint = named or UNDEFINED_HINT
-        exercise.check(name, undefined, "NaN or ValueError", f"returned {brief(got)}", hint)
+        got_text = f"returned {brief(got)}" + (
+            "" if _is_scalar_number(got) else f" ({type(got).__name__})"
+        )
+        exercise.check(name, undefined, "NaN or ValueError", got_text, hint)
 
     return run_exercise("subgroup_auc", fn, body)

@@ -107,6 +107,21 @@ def first_person_only(raw):
     return (raw[1] if isinstance(raw, list) else raw[:, :, 1])[:1]
 
 
+def overwrites_the_other_class(raw):
+    values = raw[1] if isinstance(raw, list) else raw[:, :, 1]
+    values = np.array(values)
+    if isinstance(raw, list):
+        raw[0] = values
+    else:
+        raw[:, :, 0] = values
+    return values
+
+
+def difference_of_classes(raw):
+    array = np.stack(raw, axis=-1) if isinstance(raw, list) else np.asarray(raw)
+    return array[:, :, 1] - array[:, :, 0]
+
+
 def text(raw):
     return "class 1"
 
@@ -120,9 +135,11 @@ WRONG = {
     averages_the_classes: ("class 1's values", "don't combine the two classes"),
     absolute_values: ("class 1's values", "keep the sign"),
     transposed: ("class 1's values", "(people, features)"),
-    returns_raw: ("class 1's values", "tells the two formats apart"),
-    first_person_only: ("class 1's values", "tells the two formats apart"),
+    returns_raw: ("class 1's values", "return class 1's values as they are"),
+    first_person_only: ("class 1's values", "return class 1's values as they are"),
     text: ("returns numbers", "an array"),
+    overwrites_the_other_class: ("leaves raw unchanged", "don't write into raw"),
+    difference_of_classes: ("class 1's values", "don't combine the two classes"),
 }
 
 EXERCISE = "class_one_values"

@@ -138,6 +138,27 @@ def hides_the_undefined_case(labels, probabilities, subgroup, label):
     return roc_auc_score(labels[mask, j], probabilities[mask, j])
 
 
+def flips_low_aucs(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    auc = roc_auc_score(labels[mask, j], probabilities[mask, j])
+    return max(auc, 1 - auc)
+
+
+def returns_text(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    return f"{roc_auc_score(labels[mask, j], probabilities[mask, j]):.6f}"
+
+
+def refuses_small_subgroups(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    if mask.sum() < 30:
+        return float("nan")
+    return roc_auc_score(labels[mask, j], probabilities[mask, j])
+
+
 def percent(labels, probabilities, subgroup, label):
     j = LABELS.index(label)
     mask = np.asarray(subgroup, dtype=bool)
@@ -154,14 +175,17 @@ WRONG = {
     ignores_the_subgroup: ("AUC within the subgroup", "subgroup is not applied"),
     inverted_mask: ("AUC within the subgroup", "mask is inverted"),
     hard_predictions: ("AUC within the subgroup", "not 0/1 predictions"),
-    arguments_swapped: ("AUC within the subgroup", "wrong direction"),
+    arguments_swapped: ("AUC within the subgroup", "ranking backwards"),
+    flips_low_aucs: ("a model that ranks backwards", "don't flip it"),
+    returns_text: ("AUC within the subgroup", "return the AUC itself"),
+    refuses_small_subgroups: ("a subgroup of 12 people", "roc_auc_score(labels[subgroup, j]"),
     off_by_one_column: ("AUC within the subgroup", "use LABELS.index(label)"),
     fixed_column: ("Effusion, a pandas Series mask", "use LABELS.index(label)"),
     mask_as_indices: ("AUC within the subgroup", "roc_auc_score(labels[subgroup, j]"),
     accuracy_instead: ("AUC within the subgroup", "roc_auc_score(labels[subgroup, j]"),
     hides_the_undefined_case: ("one outcome class", "don't make up a value"),
     percent: ("AUC within the subgroup", "roc_auc_score(labels[subgroup, j]"),
-    rounded: ("AUC within the subgroup", "roc_auc_score(labels[subgroup, j]"),
+    rounded: ("AUC within the subgroup", "don't round the AUC"),
 }
 
 EXERCISE = "subgroup_auc"
