@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LABELS", "label_index", "check_labels"]
+__all__ = ["LABELS", "label_index"]
 
 LABELS: tuple[str, ...] = (
     "Cardiomegaly",
@@ -27,27 +27,3 @@ def label_index(label: str) -> int:
     if not isinstance(label, str) or label not in LABELS:
         raise ValueError(f"Unknown label {label!r}. Valid labels: {list(LABELS)}")
     return LABELS.index(label)
-
-
-def check_labels(labels, valid=LABELS, argument: str = "labels") -> list[str]:
-    """``labels`` as a list of known names; a single string is one label, not its letters.
-
-    Raises
-    ------
-    TypeError
-        ``labels`` is not a string or a collection of strings.
-    ValueError
-        A name is not in ``valid`` (the message lists the valid ones).
-    """
-    if isinstance(labels, str):
-        labels = [labels]
-    try:
-        labels = list(labels)
-    except TypeError:
-        raise TypeError(
-            f"{argument} must be a label name or a list of them, got {type(labels).__name__}"
-        ) from None
-    unknown = [label for label in labels if not isinstance(label, str) or label not in valid]
-    if unknown:
-        raise ValueError(f"Unknown {argument} {unknown}. Valid labels: {list(valid)}")
-    return labels
