@@ -21,6 +21,7 @@ from benchmarks import (
     bench_phantoms,
     bench_widgets,
 )
+from benchmarks.common import sections
 
 SCRIPTS = {
     "gradcam": bench_gradcam,
@@ -78,7 +79,9 @@ def main(argv=None):
     for name in args.only:
         print(f"running {name} ...", flush=True)
         rows += SCRIPTS[name].run(smoke=args.smoke)
-    Path(args.output).write_text(results_markdown(rows, args.smoke))
+    output = Path(args.output)
+    kept = sections(output.read_text()) if output.exists() else []
+    output.write_text("\n".join([results_markdown(rows, args.smoke), *kept]))
     print(Path(args.output).read_text())
     return rows
 

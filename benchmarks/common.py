@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+_SECTION = re.compile(
+    r"<!-- section: (?P<name>[\w-]+) -->\n.*?<!-- end section: (?P=name) -->\n", re.S
+)
 
 
 @dataclass
@@ -49,3 +56,29 @@ def side_by_side(ours, theirs, repeats: int, warmup: int = 1):
             function()
             times.append(time.perf_counter() - started)
     return statistics.median(ours_times), statistics.median(theirs_times)
+
+
+def sections(text: str) -> list[str]:
+    """The named sections of a RESULTS.md text, markers included, in order."""
+    return [match.group(0) for match in _SECTION.finditer(text)]
+
+
+def write_section(name: str, markdown: str, path: Path = RESULTS) -> None:
+    """Put ``markdown`` into RESULTS.md as the section ``name``, replacing an older one.
+
+    Measurements that `make bench` does not run (``make classroom``, the one-off Binder run)
+    keep their figures in RESULTS.md this way; `make bench` rewrites its table and keeps
+    every section.
+    """
+    if not re.fullmatch(r"[\w-]+", name):
+        raise ValueError(f"section name must be letters, digits, '_' or '-', got {name!r}")
+    block = f"<!-- section: {name} -->\n{markdown.rstrip()}\n<!-- end section: {name} -->\n"
+    text = path.read_text() if path.exists() else ""
+    pattern = re.compile(
+        rf"<!-- section: {re.escape(name)} -->\n.*?<!-- end section: {re.escape(name)} -->\n", re.S
+    )
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block if text else block
+    path.write_text(text)

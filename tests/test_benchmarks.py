@@ -38,3 +38,23 @@ def test_side_by_side_alternates():
     calls = []
     side_by_side(lambda: calls.append("a"), lambda: calls.append("b"), repeats=3, warmup=0)
     assert calls == ["a", "b"] * 3
+
+
+def test_sections_survive_a_new_table(tmp_path, monkeypatch):
+    """make classroom and the Binder run write sections; make bench keeps them."""
+    from benchmarks import __main__ as bench_main
+    from benchmarks.common import write_section
+
+    output = tmp_path / "RESULTS.md"
+    write_section("classroom", "## Classroom\n\n| K | wall |\n| 1 | 80 s |", path=output)
+    write_section("binder", "## Binder\n\npeak 1.2 GB", path=output)
+    write_section("classroom", "## Classroom\n\n| K | wall |\n| 1 | 81 s |", path=output)
+    text = output.read_text()
+    assert text.count("<!-- section: classroom -->") == 1 and "81 s" in text and "80 s" not in text
+    assert text.index("Classroom") < text.index("Binder")
+    monkeypatch.setattr(bench_main, "SCRIPTS", {})
+    bench_main.main(["--only", "--output", str(output)])
+    after = output.read_text()
+    assert after.startswith("# Benchmark results") and "81 s" in after and "peak 1.2 GB" in after
+    with pytest.raises(ValueError, match="section name"):
+        write_section("two words", "x", path=output)
