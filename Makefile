@@ -19,7 +19,7 @@ ifneq ($(wildcard $(SHARED_CXR)/images/00000075_000.png),)
 export MEDINTERP_CXR_SAMPLES_DIR ?= $(SHARED_CXR)
 endif
 
-.PHONY: lab test lint format bench model evaluate examples release execute clean
+.PHONY: lab test lint format bench model evaluate examples release autograde execute clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# nbgrader, for instructors (the test extra includes it: the autograde tests need it).
+$(VENV)/.installed-instructor: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[instructor]'
 	touch $@
 
 # Jupyter refuses to run as root unless told (containers and CI machines run as root).
@@ -68,9 +73,18 @@ evaluate: $(VENV)/.installed
 examples: $(VENV)/.installed
 	$(BIN)/python -m medinterp.examples medinterp/assets/examples
 
-# The students' notebooks are generated from the solution notebooks; never edit them by hand.
-release: $(VENV)/.installed
-	$(BIN)/python -m medinterp.release notebooks/source notebooks
+# The students' notebooks are generated from the solution notebooks by nbgrader's
+# generate_assignment (configured in nbgrader_config.py); never edit them by hand.
+release: $(VENV)/.installed-instructor
+	$(BIN)/python -m medinterp.instructor.release notebooks/source notebooks
+
+# Grade a class: SUBMISSIONS=DIR holds DIR/<student_id>/<notebook>.ipynb (or nbgrader's
+# submitted/ layout); writes DIR/grades.csv and DIR/feedback/<student_id>/*.html.
+# CELL_TIMEOUT (seconds) overrides nbgrader_config.py's per-cell limit.
+autograde: $(VENV)/.installed-instructor
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make autograde SUBMISSIONS=DIR [CELL_TIMEOUT=120]"; exit 2; }
+	$(BIN)/python -m medinterp.instructor.autograde "$(SUBMISSIONS)" \
+		$(if $(CELL_TIMEOUT),--timeout $(CELL_TIMEOUT))
 
 # Re-execute the solution notebooks in place (their outputs are what nbval compares).
 execute: $(VENV)/.installed-test

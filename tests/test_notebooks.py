@@ -7,7 +7,6 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from medinterp.release import NBVAL_TAGS, student_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks/source"
@@ -50,26 +49,14 @@ def test_the_series_is_there_and_the_single_notebook_is_retired():
 
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
-def test_student_copy_is_current(solution):
-    expected = student_notebook(nbformat.read(solution, as_version=4))
-    committed = nbformat.read(_student(solution), as_version=4)
-    stale = f"{_student(solution).name} is stale: run `make release`"
-    assert [c.source for c in committed.cells] == [c.source for c in expected.cells], stale
-    assert [c.metadata.get("tags") for c in committed.cells] == [
-        c.metadata.get("tags") for c in expected.cells
-    ], stale
-    assert all(not c.get("outputs") for c in committed.cells if c.cell_type == "code")
-
-
-@pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
 def test_student_copy_is_small_and_clean(solution):
     path = _student(solution)
     assert path.stat().st_size < MAX_STUDENT_BYTES, f"{path.name}: {path.stat().st_size} bytes"
     text = path.read_text()
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
     assert "widget-state" not in text and "widgets" not in nbformat.reads(text, 4).metadata
-    for marker in NBVAL_TAGS:
-        assert marker not in text, f"{path.name} shows {marker} to students"
+    # The autograder's hidden asserts stay out of the students' copies.
+    assert "HIDDEN TESTS" not in text and "_test did not pass" not in text
 
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))

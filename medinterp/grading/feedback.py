@@ -51,7 +51,7 @@ MAX_TEXT = 160  # characters of one expected or got value
 MAX_HINT = 240  # characters of one hint
 MAX_FRAMES = 2  # source lines shown for a crash
 _BLOCK = re.compile(r"### START CODE HERE.*?### END CODE HERE", re.DOTALL)
-_PLACEHOLDER = re.compile(r"^\s*[^#\s].*?=\s*None\s*(#.*)?$")
+_PLACEHOLDER = re.compile(r"^\s*([^#\s].*?=\s*None|return None|pass)\s*(#.*)?$")
 _COMPOUND = re.compile(r"^\s*(with|for|if|elif|else|while|try|except|finally)\b.*:\s*(#.*)?$")
 # Keras prints "1/1 ━━━━ 0s 40ms/step" for every predict(); students' prints stay.
 _PROGRESS_BAR = re.compile(r"^[\s\x08\r]*(\x1b\[[0-9;]*m)*\d+/\d+\b.*(step|\u2501)")
@@ -160,7 +160,7 @@ def template_untouched(fn) -> list[str]:
     """The template lines of ``fn``'s START/END CODE HERE block if it is still untouched.
 
     Untouched means every code line there assigns ``None`` or opens a ``with``/``for``/``if``
-    block (what ``medinterp.release`` leaves). Returns ``[]`` when the student wrote
+    block (what ``make release`` leaves). Returns ``[]`` when the student wrote
     something, or when the source cannot be read.
     """
     try:
