@@ -50,9 +50,14 @@ def _kernel_peak_kb(pid: int) -> int:
     return peak
 
 
-def nbval_run(notebook: Path) -> tuple[float, float, bool]:
-    """(seconds, kernel peak MB, passed) of nbval on one notebook."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+def nbval_run(notebook: Path, python: str | Path = sys.executable) -> tuple[float, float, bool]:
+    """(seconds, kernel peak MB, passed) of nbval on one notebook, run by ``python``.
+
+    ``python`` is the interpreter of the environment under test (this one by default; the
+    Binder run passes a fresh venv's). pytest and nbval run there, and so does the kernel:
+    jupyter_client starts the ``python`` of a kernelspec with the interpreter running it.
+    """
+    command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
                "--nbval-sanitize-with", str(ROOT / "notebooks/sanitize.cfg"), str(notebook)]  # fmt: skip
     started = time.perf_counter()
     process = subprocess.Popen(
