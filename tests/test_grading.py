@@ -194,6 +194,13 @@ def test_grader_restores_numpy_random_state_and_globals():
     with feedback.replaced_global(namespace["f"], "helper", lambda: "swapped"):
         assert namespace["f"]() == "swapped"
     assert "helper" not in namespace
+    # A call inside a comprehension or a lambda is swapped too (found by the simulated
+    # class: a list-comprehension answer was graded with the student's wrong helper).
+    exec("def g():\n    return [helper() for _ in range(2)] + [(lambda: helper())()]", namespace)  # noqa: S102
+    namespace["helper"] = lambda: "own"
+    with feedback.replaced_global(namespace["g"], "helper", lambda: "swapped"):
+        assert namespace["g"]() == ["swapped"] * 3
+    assert namespace["g"]() == ["own"] * 3
 
 
 def test_brief_rounds_float32_noise_and_cuts_long_text():

@@ -293,7 +293,7 @@ def replaced_global(fn, name: str, replacement) -> Iterator[None]:
     """
     code = getattr(fn, "__code__", None)
     namespace = getattr(fn, "__globals__", None)
-    if code is None or namespace is None or name not in code.co_names:
+    if code is None or namespace is None or name not in _global_names(code):
         yield
         return
     missing = object()
@@ -306,6 +306,16 @@ def replaced_global(fn, name: str, replacement) -> Iterator[None]:
             del namespace[name]
         else:
             namespace[name] = original
+
+
+def _global_names(code) -> set[str]:
+    """Names ``code`` looks up, its comprehensions' and lambdas' included (each is a code
+    object of its own, in ``co_consts``, until Python 3.12 inlines comprehensions)."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if hasattr(constant, "co_names"):
+            names |= _global_names(constant)
+    return names
 
 
 @contextmanager
