@@ -7,7 +7,6 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks/source"
 STUDENTS = ROOT / "notebooks"
