@@ -42,6 +42,7 @@ __all__ = [
     "main",
     "proc_cpu_seconds",
     "run_class",
+    "section_markdown",
     "slowdowns",
     "summarize",
 ]
@@ -102,16 +103,22 @@ def _student(notebooks: list[Path], workdir: Path) -> dict:
     for notebook in notebooks:
         cpu_before, nb_started = children_cpu_seconds(), time.perf_counter()
         nb = nbformat.read(notebook, as_version=4)
+        # This notebook's kernel is this process's only child while it runs: its peak alone.
+        sampler = _Sampler([os.getpid()])
+        sampler.start()
         try:
             NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                            resources={"metadata": {"path": str(workdir)}}).execute()  # fmt: skip
         except Exception as error:  # a failed notebook is reported, and the student goes on
             record["ok"], record["error"] = False, f"{notebook.name}: {type(error).__name__}"
+        sampler.done.set()
+        sampler.join()
         nbformat.write(nb, workdir / notebook.name)
         record["notebooks"].append({
             "name": notebook.stem,
             "wall_s": time.perf_counter() - nb_started,
             "cpu_s": children_cpu_seconds() - cpu_before,
+            "peak_mb": sampler.peak_kernel_kb[os.getpid()] / 1024,
         })  # fmt: skip
     record["wall_s"] = time.perf_counter() - started
     record["cpu_s"] = children_cpu_seconds()
@@ -294,21 +301,26 @@ def class_table(rows: list[dict]) -> str:
 
 
 def _per_notebook_table(records: list[StudentRecord]) -> str:
+    """Median wall, kernel CPU-s and kernel peak RSS of each notebook, per K."""
     names = [nb["name"] for nb in records[0].notebooks]
-    lines = ["| K | " + " | ".join(names) + " |", "| ---: |" + " ---: |" * len(names)]
+    lines = ["| K | " + " | ".join(names) + " | every kernel left open (sum of peaks, an upper bound) |",
+             "| ---: |" + " ---: |" * (len(names) + 1)]  # fmt: skip
     for k in sorted({r.k for r in records}):
-        cells = []
+        cells, peaks = [], []
         for index, _ in enumerate(names):
             group = [r.notebooks[index] for r in records if r.k == k and len(r.notebooks) > index]
             wall = statistics.median(nb["wall_s"] for nb in group)
             cpu = statistics.median(nb["cpu_s"] for nb in group)
-            cells.append(f"{wall:.1f} s / {cpu:.1f} CPU-s")
-        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+            peaks.append(max(nb["peak_mb"] for nb in group))
+            cells.append(f"{wall:.1f} s / {cpu:.1f} CPU-s / {peaks[-1]:.0f} MB")
+        lines.append(f"| {k} | " + " | ".join(cells) + f" | {sum(peaks):.0f} MB |")
     return "\n".join(lines)
 
 
-def section_markdown(records, machines, notebooks, smoke: bool) -> str:
-    """The classroom section of RESULTS.md."""
+def section_markdown(
+    records: list[StudentRecord], machines: dict[int, dict], notebooks: list[Path], smoke: bool
+) -> str:
+    """The classroom section of RESULTS.md: the machine, the method and both tables."""
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     failures = [f"K={r.k} student {r.student}: {r.error}" for r in records if not r.ok]
@@ -329,7 +341,9 @@ def section_markdown(records, machines, notebooks, smoke: bool) -> str:
         "",
         class_table(summarize(records, machines)),
         "",
-        "Per notebook, median over the students (wall / kernel CPU-s):",
+        "Per notebook: median wall and kernel CPU-s over the students, and the largest kernel "
+        "peak RSS (VmHWM); the last column is the memory of a student who leaves every "
+        "notebook's kernel running (JupyterLab keeps a kernel when its tab is closed).",
         "",
         _per_notebook_table(records),
     ]

@@ -12,6 +12,7 @@ from benchmarks.classroom import (
     children_cpu_seconds,
     class_table,
     proc_cpu_seconds,
+    section_markdown,
     slowdowns,
     summarize,
 )
@@ -105,6 +106,26 @@ def test_table_shows_each_figure_in_its_column():
     )
 
 
+def test_section_gives_each_notebook_its_median_time_and_largest_peak():
+    def notebooks(wall, peak):
+        return [{"name": "01_a", "wall_s": wall, "cpu_s": 5.0, "peak_mb": peak},
+                {"name": "02_b", "wall_s": 2 * wall, "cpu_s": 9.0, "peak_mb": 400.0}]  # fmt: skip
+
+    records = [
+        StudentRecord(k=1, student=0, wall_s=30, cpu_s=14, notebooks=notebooks(10.0, 700.0)),
+        StudentRecord(k=3, student=0, wall_s=60, cpu_s=14, notebooks=notebooks(20.0, 690.0)),
+        StudentRecord(k=3, student=1, wall_s=90, cpu_s=14, notebooks=notebooks(30.0, 720.0)),
+        StudentRecord(k=3, student=2, wall_s=99, cpu_s=14, notebooks=notebooks(33.0, 710.0),
+                      ok=False, error="02_b.ipynb: CellExecutionError"),
+    ]  # fmt: skip
+    text = section_markdown(records, {}, [], smoke=False)
+    assert "| 1 | 10.0 s / 5.0 CPU-s / 700 MB | 20.0 s / 9.0 CPU-s / 400 MB | 1100 MB |" in text
+    # K = 3: the median student's times, the largest kernel's peak, and their sum.
+    assert "| 3 | 30.0 s / 5.0 CPU-s / 720 MB | 60.0 s / 9.0 CPU-s / 400 MB | 1120 MB |" in text
+    assert "Failed: K=3 student 2: 02_b.ipynb: CellExecutionError" in text
+    assert "| 3 | 2/3 | 90.0 s | 99.0 s | 3.00x |" in text
+
+
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="no student records"):
         summarize([])
@@ -123,7 +144,12 @@ def test_smoke_run_writes_the_classroom_section(tmp_path):
     records, machines = classroom.main(["--smoke", "--output", str(output), "--json", str(raw)])
     (record,) = records
     assert record.ok, record.error
-    assert [nb["name"] for nb in record.notebooks] == [classroom.SMOKE_NOTEBOOK.stem]
+    (notebook,) = record.notebooks
+    assert notebook["name"] == classroom.SMOKE_NOTEBOOK.stem
+    # One kernel, sampled by its student and by the parent: the same peak, give or take the
+    # growth between two samples.
+    assert notebook["peak_mb"] > 200
+    assert notebook["peak_mb"] == pytest.approx(record.peak_kernel_mb, rel=0.2)
     # A TensorFlow kernel: seconds of CPU and hundreds of MB, measured, not left at zero.
     assert record.cpu_s > 1 and record.wall_s > 1 and record.peak_kernel_mb > 200
     assert record.peak_sum_mb >= 0.5 * record.peak_kernel_mb
