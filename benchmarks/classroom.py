@@ -198,7 +198,10 @@ def run_class(k: int, notebooks: list[Path]) -> tuple[list[StudentRecord], dict]
     load = os.getloadavg()
     busy_before, nice_before = machine_busy_seconds()
     started = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
+    # Students run from a temporary directory: they (and their kernels) import this checkout's
+    # benchmarks and medinterp, whatever the venv has installed.
+    paths = [str(ROOT), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
     with tempfile.TemporaryDirectory(prefix="classroom-") as tmp:
         processes, workdirs = [], [Path(tmp) / f"student{student}" for student in range(k)]
         for workdir in workdirs:
@@ -303,8 +306,11 @@ def class_table(rows: list[dict]) -> str:
 def _per_notebook_table(records: list[StudentRecord]) -> str:
     """Median wall, kernel CPU-s and kernel peak RSS of each notebook, per K."""
     names = [nb["name"] for nb in records[0].notebooks]
-    lines = ["| K | " + " | ".join(names) + " | every kernel left open (sum of peaks, an upper bound) |",
-             "| ---: |" + " ---: |" * (len(names) + 1)]  # fmt: skip
+    last = "every kernel left open (sum of peaks, an upper bound)"
+    lines = [
+        "| K | " + " | ".join([*names, last]) + " |",
+        "| ---: |" + " ---: |" * (len(names) + 1),
+    ]
     for k in sorted({r.k for r in records}):
         cells, peaks = [], []
         for index, _ in enumerate(names):
@@ -374,8 +380,9 @@ def main(argv=None):
         class_records, machines[k] = run_class(k, notebooks)
         records += class_records
         for r in class_records:
+            failed = "" if r.ok else f" FAILED {r.error}"
             print(f"  student {r.student}: {r.wall_s:.1f} s wall, {r.cpu_s:.1f} CPU-s, "
-                  f"peak kernel {r.peak_kernel_mb:.0f} MB{'' if r.ok else ' FAILED ' + r.error}")  # fmt: skip
+                  f"peak kernel {r.peak_kernel_mb:.0f} MB{failed}")  # fmt: skip
     markdown = section_markdown(records, machines, notebooks, args.smoke)
     write_section("classroom", markdown, path=args.output)
     if args.json:
