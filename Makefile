@@ -19,7 +19,7 @@ ifneq ($(wildcard $(SHARED_CXR)/images/00000075_000.png),)
 export MEDINTERP_CXR_SAMPLES_DIR ?= $(SHARED_CXR)
 endif
 
-.PHONY: lab test lint format bench model evaluate examples release autograde execute clean
+.PHONY: lab test lint format bench classroom model evaluate examples release autograde execute clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ test: lint
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
+
+# K = 1, 2, 4 students run the series at once (about 7 minutes on 2 cores); writes the
+# classroom section of benchmarks/RESULTS.md (docs/teaching-at-scale.md sizes a hub from it).
+classroom: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks.classroom
 
 model: $(VENV)/.installed
 	$(BIN)/python -m medinterp.train_xray --output medinterp/assets
