@@ -1,9 +1,10 @@
 """A simulated class, graded by nbgrader end to end (`make autograde`'s code path).
 
-Fourteen students hand in notebook 05 (and two of them notebook 06), built from the
+Sixteen students hand in notebook 05 (and two of them notebook 06), built from the
 students' copies: correct answers in several styles, wrong answers from the grader banks,
 an untouched notebook, a crash, a syntax error, an infinite loop, a forged test cell, a
-deleted test cell, and a student who submitted another notebook only. grades.csv is checked
+deleted test cell, a grader redefined in an answer cell, the package's own function
+imported, and a student who submitted another notebook only. grades.csv is checked
 cell by cell against the points each submission must get, and the feedback files against
 the graders' messages.
 """
@@ -28,12 +29,9 @@ from grader_banks import permute_feature_bank as permute_bank  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NB05, NB06 = "05_permutation_importance", "06_shap"
-MAX_SCORE = {"01_hooks_and_gradients": 2, "02_gradcam": 3, "03_checking_gradcam": 0,
-             "04_shortcut_learning": 1, NB05: 3, NB06: 1}  # fmt: skip
-EXERCISES = {"01_hooks_and_gradients": ["get_hook", "get_gradients"],
-             "02_gradcam": ["grad_cam", "compute_gradcam"], "03_checking_gradcam": [],
-             "04_shortcut_learning": ["subgroup_auc"],
-             NB05: ["permute_feature", "permutation_importance"], NB06: ["class_one_values"]}  # fmt: skip
+# Only the notebooks someone handed in get rows (01-04 are not due in this simulated week).
+MAX_SCORE = {NB05: 3, NB06: 1}
+EXERCISES = {NB05: ["permute_feature", "permutation_importance"], NB06: ["class_one_values"]}
 CELL_TIMEOUT = 40  # seconds; the slowest cell of notebook 05 takes about 4
 
 
@@ -56,6 +54,11 @@ def _answer(function, exercise: str, *helpers, imports: str = "") -> str:
     return "# UNQ (UNIQUE CELL IDENTIFIER, DO NOT EDIT)\n" + "\n".join(p for p in parts if p)
 
 
+GRADER_REDEFINED = (
+    "def permute_feature_test(fn):\n    return True\n\n"
+    "def permute_feature(df, feature):\n    return None\n"
+)
+PACKAGE_IMPORTED = "from medinterp.importance import permute_feature\n"
 INFINITE = "def permute_feature(df, feature):\n    while True:\n        pass\n"
 CRASHES = "def permute_feature(df, feature):\n    return df.permute(feature)\n"
 SYNTAX_ERROR = "def permute_feature(df, feature)\n    return df\n"
@@ -94,6 +97,8 @@ def _class():
         "max": {NB05: dict(course),
                 NB06: {"class_one_values_solution": _answer(shap_bank.ellipsis_index, "class_one_values")}},
         "nia": {NB06: {"class_one_values_solution": _answer(shap_bank.old_indexing_always, "class_one_values")}},
+        "olga": {NB05: {pf: GRADER_REDEFINED}},
+        "pat": {NB05: {pf: PACKAGE_IMPORTED}},
     }  # fmt: skip
     expected = {
         "ada": {NB05: ({"permute_feature": 1, "permutation_importance": 2}, "")},
@@ -111,8 +116,15 @@ def _class():
         "max": {NB05: ({"permute_feature": 1, "permutation_importance": 2}, ""),
                 NB06: ({"class_one_values": 1}, "")},
         "nia": {NB06: ({"class_one_values": 0}, "")},
+        "olga": {NB05: ({"permute_feature": 0, "permutation_importance": 0}, "")},
+        "pat": {NB05: ({"permute_feature": 1, "permutation_importance": 0}, "")},
     }  # fmt: skip
-    return submissions, expected
+    # What the instructor is told to look at (grades.csv's flags column).
+    flags = {
+        "olga": "permute_feature_solution: uses permute_feature_test",
+        "pat": "permute_feature_solution: imports medinterp.importance",
+    }
+    return submissions, expected, flags
 
 
 def _write_submission(folder: Path, notebook: str, changes: dict) -> None:
@@ -132,7 +144,7 @@ def _write_submission(folder: Path, notebook: str, changes: dict) -> None:
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    submissions, expected = _class()
+    submissions, expected, flags = _class()
     assert len(submissions) >= 12
     folder = tmp_path_factory.mktemp("class")
     for student, notebooks in submissions.items():
@@ -143,16 +155,20 @@ def graded_class(tmp_path_factory):
     print(f"\nautograde: {result.n_notebooks} notebooks in {seconds:.0f} s, "
           f"{seconds / result.n_notebooks:.1f} s each; steps {result.seconds}")  # fmt: skip
     print(pd.read_csv(folder / "grades.csv").to_string(index=False))
-    return folder, result, expected
+    return folder, result, expected, flags
 
 
 @pytest.mark.slow
 def test_grades_csv_cell_by_cell(graded_class):
-    folder, result, expected = graded_class
-    grades = pd.read_csv(folder / "grades.csv")
+    folder, result, expected, flags = graded_class
+    grades = pd.read_csv(
+        folder / "grades.csv",
+        keep_default_na=False,
+        na_values={name: [""] for names in EXERCISES.values() for name in names},
+    )
     exercise_columns = [e for names in EXERCISES.values() for e in names]
     assert list(grades.columns) == ["student", "notebook", "submitted", "score", "max_score",
-                                    *exercise_columns, "tampered_cells"]  # fmt: skip
+                                    *exercise_columns, "tampered_cells", "flags"]  # fmt: skip
     assert len(grades) == len(expected) * len(MAX_SCORE)
     for row in grades.itertuples(index=False):
         row = row._asdict()
@@ -168,9 +184,8 @@ def test_grades_csv_cell_by_cell(graded_class):
                 f"{where}: {exercise} got {row[exercise]}, expected {want}"
             )
         assert row["score"] == sum((points or {}).values()), where
-        assert (
-            row["tampered_cells"] if isinstance(row["tampered_cells"], str) else ""
-        ) == tampered, where
+        assert row["tampered_cells"] == tampered, where
+        assert row["flags"] == (flags.get(student, "") if points is not None else ""), where
 
 
 def _feedback(folder: Path, student: str, notebook: str = NB05) -> str:
@@ -181,7 +196,7 @@ def _feedback(folder: Path, student: str, notebook: str = NB05) -> str:
 
 @pytest.mark.slow
 def test_feedback_files_carry_the_graders_messages(graded_class):
-    folder, result, expected = graded_class
+    folder, result, expected, _ = graded_class
     submitted = {(s, n) for s, notebooks in expected.items() for n in notebooks}
     assert {(p.parent.name, p.stem) for p in result.feedback} == submitted
     assert "All tests passed" in _feedback(folder, "ada")
@@ -196,3 +211,4 @@ def test_feedback_files_carry_the_graders_messages(graded_class):
     assert "permute_feature_passed = True" not in kim
     assert permute_bank.WRONG[permute_bank.sorts][1] in kim
     assert "Testing permute_feature" in _feedback(folder, "lea")  # the deleted cell came back
+    assert "permute_feature_test was redefined in the notebook" in _feedback(folder, "olga")

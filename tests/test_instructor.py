@@ -20,7 +20,7 @@ from nbgrader.preprocessors import ClearOutput, ClearSolutions
 from traitlets.config.loader import PyFileConfigLoader
 
 from medinterp.instructor.autograde import collect_submissions
-from medinterp.instructor.export import tampered_cells
+from medinterp.instructor.export import answer_flags, tampered_cells
 from medinterp.instructor.placeholders import (
     ClearWidgetState,
     PlaceholderSolutions,
@@ -197,7 +197,10 @@ def test_source_notebooks_carry_nbgrader_metadata(solution):
             assert meta["locked"] and meta["points"] > 0
             name = meta["grade_id"]
             assert cell.source.startswith(f"{name}_passed = {name}_test({name}")
-            assert f"assert {name}_passed" in cell.source.split("### BEGIN HIDDEN TESTS")[1]
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1]
+            assert f"assert {name}_passed" in hidden
+            # A grader redefined in an answer cell would grade itself: the hidden test fails it.
+            assert f"assert {name}_test is medinterp.grading.{name}_test" in hidden
             points += meta["points"]
     assert len(ids) == len(set(ids)), "grade ids must be unique in a notebook"
     exercises = sum("### BEGIN SOLUTION" in c.source for c in notebook.cells)
@@ -245,23 +248,39 @@ def test_both_submission_layouts_are_read(tmp_path):
     platform = tmp_path / "platform"
     _submit(platform / "ada" / "05_permutation_importance.ipynb")
     _submit(platform / "ada" / "06_shap.ipynb")
-    _submit(platform / "b.o-b" / "06_shap.ipynb")
-    (platform / "empty_student").mkdir()
+    _submit(platform / "b.o-b" / "upload" / "06_shap.ipynb")  # a platform's own subfolder
+    _submit(platform / "b.o-b" / ".ipynb_checkpoints" / "06_shap.ipynb")
     _submit(platform / "feedback" / "ada" / "06_shap.ipynb")  # our own output, skipped
     found = collect_submissions(platform, NAMES)
     assert sorted(found) == ["ada", "b.o-b"]
     assert sorted(found["ada"]) == ["05_permutation_importance", "06_shap"]
+    assert found["b.o-b"]["06_shap"].parent.name == "upload"
     nbgrader_layout = tmp_path / "course"
     _submit(nbgrader_layout / "submitted" / "ada" / "series" / "06_shap.ipynb")
     found = collect_submissions(nbgrader_layout, NAMES)
     assert list(found) == ["ada"] and list(found["ada"]) == ["06_shap"]
 
 
+def test_every_problem_is_named_at_once(tmp_path):
+    _submit(tmp_path / "ada" / "model_interpretation.ipynb")
+    _submit(tmp_path / "ada smith" / "06_shap.ipynb")
+    _submit(tmp_path / "bob" / "a" / "06_shap.ipynb")
+    _submit(tmp_path / "bob" / "b" / "06_shap.ipynb")
+    (tmp_path / "cleo").mkdir()
+    _submit(tmp_path / "dan" / "06_shap.ipynb")  # fine: not in the message
+    with pytest.raises(ValueError) as raised:
+        collect_submissions(tmp_path, NAMES)
+    message = str(raised.value)
+    for part in ("model_interpretation.ipynb: not a notebook of the series",
+                 "student id 'ada smith'", "bob has two copies of 06_shap.ipynb",
+                 "no notebook in cleo's folder", "the notebooks are 01_hooks_and_gradients"):  # fmt: skip
+        assert part in message
+    assert "dan" not in message
+
+
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        (["ada/model_interpretation.ipynb"], "not a notebook of the series; the notebooks are 01_"),
-        (["ada smith/06_shap.ipynb"], "Student id 'ada smith'"),
         (["submitted/ada/series/06_shap.ipynb", "submitted/ada/other/06_shap.ipynb"],
          "one assignment folder"),
         ([], "No submission"),
@@ -274,6 +293,17 @@ def test_bad_submission_folders_are_named(tmp_path, files, message):
         collect_submissions(tmp_path, NAMES)
     with pytest.raises(ValueError, match="must be a folder"):
         collect_submissions(tmp_path / "missing", NAMES)
+
+
+def test_command_line_names_the_problem_without_a_traceback(tmp_path):
+    _submit(tmp_path / "ada" / "notes.ipynb")
+    completed = subprocess.run(
+        [sys.executable, "-m", "medinterp.instructor.autograde", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert "notes.ipynb: not a notebook of the series" in completed.stderr
+    assert "Traceback" not in completed.stderr
 
 
 def _released(tmp_path):
@@ -319,3 +349,26 @@ def test_autograde_target_needs_submissions():
     completed = subprocess.run([make, "-s", "autograde"], cwd=ROOT, capture_output=True,
                                text=True, env={**os.environ, "SUBMISSIONS": ""})  # fmt: skip
     assert completed.returncode != 0 and "usage: make autograde SUBMISSIONS=DIR" in completed.stdout
+
+
+def test_answers_reaching_for_graders_or_the_package_are_flagged(tmp_path):
+    path, notebook = _released(tmp_path)
+    submitted = tmp_path / "submitted.ipynb"
+    cases = {
+        "def f():\n    return sorted(x)": [],
+        "def f_test(fn):\n    return True\ndef f(): return None": ["f_solution: uses f_test"],
+        "from medinterp.importance import permute_feature as f": [
+            "f_solution: imports medinterp.importance"
+        ],
+        "import medinterp.grading as g\ng.f_test = print": [
+            "f_solution: imports medinterp.grading",
+            "f_solution: uses f_test",
+        ],
+        "def f(:": [],  # does not parse: scores 0 anyway
+    }
+    for answer, flags in cases.items():
+        copy = nbformat.from_dict(notebook)
+        copy.cells[2].source = answer
+        copy.cells[0].source = "import medinterp"  # a locked cell: not the student's answer
+        nbformat.write(copy, submitted)
+        assert answer_flags(submitted) == flags, answer

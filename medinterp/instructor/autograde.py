@@ -46,44 +46,58 @@ _STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]*")
 def collect_submissions(submissions, notebook_names) -> dict[str, dict[str, Path]]:
     """``{student_id: {notebook: path}}`` found in ``submissions`` (either layout).
 
+    A student's notebooks may sit in subfolders of their folder (some platforms add one).
+    A student folder holding no notebook is reported, not skipped in silence.
+
     Raises
     ------
     ValueError
-        If the folder is missing or holds no submission, a student id is not a plain name,
-        a notebook is not one of ``notebook_names``, or nbgrader's layout holds more than one
-        assignment.
+        Naming every problem at once: the folder is missing or holds no submission, a
+        student id is not a plain name, a notebook is not one of ``notebook_names`` (or
+        appears twice for one student), a student folder has no notebook, or nbgrader's
+        layout holds more than one assignment for a student.
     """
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise ValueError(f"SUBMISSIONS must be a folder of submissions, got {submissions}")
     nbgrader_layout = (submissions / "submitted").is_dir()
     root = submissions / "submitted" if nbgrader_layout else submissions
-    found = {}
+    found, problems = {}, []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if folder.name.startswith(".") or (
             not nbgrader_layout and folder.name in (COURSE_FOLDER, FEEDBACK_FOLDER)
         ):
             continue
-        if not _STUDENT_ID.fullmatch(folder.name):
-            raise ValueError(f"Student id {folder.name!r} must be letters, digits and . _ @ - only")
+        student = folder.name
+        if not _STUDENT_ID.fullmatch(student):
+            problems.append(f"student id {student!r} must be letters, digits and . _ @ - only")
+            continue
         if nbgrader_layout:
             assignments = [p for p in folder.iterdir() if p.is_dir()]
             if len(assignments) != 1:
-                raise ValueError(
-                    f"{folder} must hold one assignment folder, found "
-                    f"{sorted(p.name for p in assignments)}"
-                )
+                names = sorted(p.name for p in assignments)
+                problems.append(f"{folder} must hold one assignment folder, found {names}")
+                continue
             folder = assignments[0]
         notebooks = {}
-        for path in sorted(folder.glob("*.ipynb")):
+        for path in sorted(folder.rglob("*.ipynb")):
+            if ".ipynb_checkpoints" in path.parts:
+                continue
             if path.stem not in notebook_names:
-                raise ValueError(
-                    f"{path} is not a notebook of the series; the notebooks are "
-                    f"{', '.join(sorted(notebook_names))}"
-                )
-            notebooks[path.stem] = path
+                problems.append(f"{path}: not a notebook of the series")
+            elif path.stem in notebooks:
+                problems.append(f"{path}: {student} has two copies of {path.name}")
+            else:
+                notebooks[path.stem] = path
         if notebooks:
-            found[folder.parent.name if nbgrader_layout else folder.name] = notebooks
+            found[student] = notebooks
+        else:
+            problems.append(f"{folder}: no notebook in {student}'s folder")
+    if problems:
+        raise ValueError(
+            "Cannot grade these submissions; fix the files below and run again (the "
+            f"notebooks are {', '.join(sorted(notebook_names))}):\n  " + "\n  ".join(problems)
+        )
     if not found:
         raise ValueError(
             f"No submission in {submissions}: expected <student_id>/<notebook>.ipynb or "
@@ -170,7 +184,10 @@ def main(argv=None) -> None:
     parser.add_argument("--source-dir", type=Path, default=Path("notebooks/source"))
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell")
     args = parser.parse_args(argv)
-    result = autograde(args.submissions, args.source_dir, args.timeout)
+    try:
+        result = autograde(args.submissions, args.source_dir, args.timeout)
+    except ValueError as error:  # the instructor's input: the message, not a traceback
+        parser.exit(2, f"make autograde: {error}\n")
     per_notebook = result.seconds["autograde"] / result.n_notebooks
     print(result.grades.to_string(index=False))
     print(

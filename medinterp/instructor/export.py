@@ -1,14 +1,17 @@
 """``nbgrader export --exporter=medinterp.instructor.export.GradesCsv``: the class's grades.
 
 nbgrader's own CSV export has one row per student and assignment. An instructor of this
-series needs one row per student and notebook, one column per exercise, and to know who
-edited a locked test cell (nbgrader restores such a cell before grading it, its "checksum
-treatment"; this column says whose). :func:`grades_table` builds that table from the
-gradebook and the course folder; :class:`GradesCsv` is the export plugin that writes it.
+series needs one row per student and notebook, one column per exercise, to know who edited
+a locked test cell (nbgrader restores such a cell before grading it, its "checksum
+treatment"; ``tampered_cells`` says whose), and whose answers reach for the graders or the
+package's own implementations (``flags``: a grader redefined in an answer cell would
+otherwise grade itself). :func:`grades_table` builds that table from the gradebook and the
+course folder; :class:`GradesCsv` is the export plugin that writes it.
 """
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import nbformat
@@ -19,7 +22,7 @@ from nbgrader.plugins import ExportPlugin
 
 from medinterp.instructor.course import ASSIGNMENT
 
-__all__ = ["GradesCsv", "grades_table", "exercises", "tampered_cells"]
+__all__ = ["GradesCsv", "grades_table", "exercises", "tampered_cells", "answer_flags"]
 
 
 def exercises(release_dir) -> dict[str, list[str]]:
@@ -49,17 +52,57 @@ def tampered_cells(submitted: Path, released: Path) -> list[str]:
     return [grade_id for grade_id, checksum in checksums.items() if found.get(grade_id) != checksum]
 
 
-def grades_table(gradebook: Gradebook, course_dir, assignment: str = ASSIGNMENT) -> pd.DataFrame:
-    """One row per student and notebook of ``assignment``.
+def answer_flags(submitted: Path) -> list[str]:
+    """What an instructor should look at in the student's answer cells.
 
-    Columns: ``student``, ``notebook``, ``submitted`` (False: no file, scored 0),
-    ``score``, ``max_score``, one column per exercise (its grade cell id; points earned,
-    empty where the notebook has no such exercise), and ``tampered_cells`` (locked cells the
-    student changed or deleted, ``;``-separated; nbgrader graded the original instead).
+    A name ending in ``_test`` (the graders) used, defined or assigned there, or any import
+    of ``medinterp`` (whose modules hold reference implementations): one text per finding,
+    ``"<cell>: <what>"``. Answers that do not parse are not flagged (they score 0 anyway).
+    """
+    flags = []
+    for cell in nbformat.read(submitted, as_version=4).cells:
+        if cell.cell_type != "code" or not utils.is_solution(cell):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name | ast.Attribute | ast.FunctionDef | ast.ClassDef):
+                name = getattr(node, "id", None) or getattr(node, "attr", None) or node.name
+                if name.endswith("_test"):
+                    found.add(f"uses {name}")
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                modules = (
+                    [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else [alias.name for alias in node.names]
+                )
+                found.update(f"imports {m}" for m in modules if m.split(".")[0] == "medinterp")
+        grade_id = cell.metadata.nbgrader["grade_id"]
+        flags += [f"{grade_id}: {finding}" for finding in sorted(found)]
+    return flags
+
+
+def grades_table(gradebook: Gradebook, course_dir, assignment: str = ASSIGNMENT) -> pd.DataFrame:
+    """One row per student and graded notebook that someone in the class handed in.
+
+    Notebooks without points (03) and notebooks nobody submitted (not due yet) have no rows.
+    Columns: ``student``, ``notebook``, ``submitted`` (False: this student has no file for a
+    notebook others handed in; scored 0), ``score``, ``max_score``, one column per exercise
+    (its grade cell id; points earned, empty where the notebook has no such exercise),
+    ``tampered_cells`` (locked cells the student changed or deleted, ``;``-separated;
+    nbgrader graded the original instead) and ``flags`` (:func:`answer_flags`).
     """
     course_dir = Path(course_dir)
     release_dir = course_dir / "release" / assignment
-    order = exercises(release_dir)
+    handed_in = {path.stem for path in (course_dir / "submitted").glob(f"*/{assignment}/*.ipynb")}
+    order = {
+        notebook: grade_ids
+        for notebook, grade_ids in exercises(release_dir).items()
+        if grade_ids and notebook in handed_in
+    }
     columns = [grade_id for ids in order.values() for grade_id in ids]
     rows = []
     for student in sorted(s.id for s in gradebook.students):
@@ -81,14 +124,14 @@ def grades_table(gradebook: Gradebook, course_dir, assignment: str = ASSIGNMENT)
                     if record is not None
                     else 0.0
                 )
+            released = release_dir / f"{notebook}.ipynb"
             row["tampered_cells"] = (
-                ";".join(tampered_cells(submitted, release_dir / f"{notebook}.ipynb"))
-                if row["submitted"]
-                else ""
+                ";".join(tampered_cells(submitted, released)) if row["submitted"] else ""
             )
+            row["flags"] = ";".join(answer_flags(submitted)) if row["submitted"] else ""
             rows.append(row)
     head = ["student", "notebook", "submitted", "score", "max_score"]
-    return pd.DataFrame(rows, columns=[*head, *columns, "tampered_cells"])
+    return pd.DataFrame(rows, columns=[*head, *columns, "tampered_cells", "flags"])
 
 
 class GradesCsv(ExportPlugin):
