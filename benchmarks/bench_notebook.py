@@ -15,30 +15,17 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.common import Row
+from benchmarks.common import Row, descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "notebooks/source").glob("[0-9]*.ipynb"))
 NOTEBOOK_SECONDS, SERIES_SECONDS, PEAK_MB = 30, 150, 1536
 
 
-def _descendants(pid: int) -> list[int]:
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        try:
-            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-        except OSError:
-            continue
-        found += [int(c) for c in children]
-        frontier += [int(c) for c in children]
-    return found
-
-
 def _kernel_peak_kb(pid: int) -> int:
     """The largest VmHWM among ``pid``'s descendant kernels (0 when none is seen)."""
     peak = 0
-    for child in _descendants(pid):
+    for child in descendants(pid):
         try:
             if b"ipykernel" not in Path(f"/proc/{child}/cmdline").read_bytes():
                 continue

@@ -32,7 +32,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks.common import write_section
+from benchmarks.common import descendants, write_section
 
 __all__ = [
     "StudentRecord",
@@ -125,19 +125,6 @@ def _student(notebooks: list[Path], workdir: Path) -> dict:
     return record
 
 
-def _descendants(pid: int) -> list[int]:
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        try:
-            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-        except OSError:
-            continue
-        found += [int(c) for c in children]
-        frontier += [int(c) for c in children]
-    return found
-
-
 def _memory_kb(pid: int) -> tuple[int, int]:
     """(VmHWM, VmRSS) of a process in kB; (0, 0) once it has gone."""
     values = {"VmHWM:": 0, "VmRSS:": 0}
@@ -165,7 +152,7 @@ class _Sampler(threading.Thread):
         while not self.done.is_set():
             total = 0
             for pid in self.pids:
-                readings = [_memory_kb(child) for child in _descendants(pid)]
+                readings = [_memory_kb(child) for child in descendants(pid)]
                 summed = sum(rss for _, rss in readings)
                 top = max((hwm for hwm, _ in readings), default=0)
                 self.peak_kernel_kb[pid] = max(self.peak_kernel_kb[pid], top)

@@ -82,3 +82,17 @@ def write_section(name: str, markdown: str, path: Path = RESULTS) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + block if text else block
     path.write_text(text)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children ...), read from /proc."""
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue  # the process ended while we looked
+        found += [int(c) for c in children]
+        frontier += [int(c) for c in children]
+    return found
