@@ -19,23 +19,34 @@ ifneq ($(wildcard $(SHARED_CXR)/images/00000075_000.png),)
 export MEDINTERP_CXR_SAMPLES_DIR ?= $(SHARED_CXR)
 endif
 
-.PHONY: lab test lint format bench classroom model evaluate examples release autograde execute clean
+.PHONY: lab test test-latest lock lint format bench classroom model evaluate examples release autograde execute clean
+
+# uv installs the environment from uv.lock, the one lock every install uses (make lock).
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --inexact --quiet
+# A throw-away venv for make test-latest.
+LATEST_VENV := .venv-latest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.uv-$(UV_VERSION): | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# --locked: fail, rather than re-resolve, when uv.lock is stale against pyproject.toml.
+$(VENV)/.installed: pyproject.toml uv.lock $(VENV)/.uv-$(UV_VERSION)
+	$(SYNC)
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml uv.lock $(VENV)/.installed
+	$(SYNC) --extra test
 	touch $@
 
 # nbgrader, for instructors (the test extra includes it: the autograde tests need it).
-$(VENV)/.installed-instructor: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[instructor]'
+$(VENV)/.installed-instructor: pyproject.toml uv.lock $(VENV)/.installed
+	$(SYNC) --extra instructor
 	touch $@
 
 # Jupyter refuses to run as root unless told (containers and CI machines run as root).
@@ -59,6 +70,25 @@ test: lint
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
 		$(SOLUTION_NOTEBOOKS)
+
+# Re-lock after editing pyproject.toml's ranges (UPGRADE=1: newest releases they allow, after
+# make test-latest passed) and rewrite binder/requirements.txt and environment.yml from it.
+lock: $(VENV)/.installed-test
+	$(BIN)/python build_tools/lock.py $(if $(UPGRADE),--upgrade)
+
+# The maintainer's step before a semester and before make lock UPGRADE=1: the newest releases
+# the ranges allow, in a throw-away venv, run the whole suite; lists what differs from the lock.
+test-latest: $(VENV)/.installed-test
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	$(LATEST_VENV)/bin/uv pip install --quiet --python $(LATEST_VENV)/bin/python \
+		--resolution highest -e '.[test]'
+	$(BIN)/python build_tools/lock.py --diff $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python -m pytest -p no:cacheprovider
+	$(LATEST_VENV)/bin/python -m pytest -p no:cacheprovider --nbval-lax \
+		--nbval-sanitize-with notebooks/sanitize.cfg $(SOLUTION_NOTEBOOKS)
+	$(BIN)/python build_tools/lock.py --diff $(LATEST_VENV)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
@@ -96,4 +126,4 @@ execute: $(VENV)/.installed-test
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(SOLUTION_NOTEBOOKS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) $(LATEST_VENV) .pytest_cache .ruff_cache test-artifacts
