@@ -173,3 +173,27 @@ def test_importance_chart_keeps_the_sign_and_the_order():
         plot_importance(Bunch(importances_mean=[0.1], feature_names=["Age"]))
     with pytest.raises(ValueError, match="differ in length"):
         plot_importance(Bunch(importances_mean=[0.1], importances_std=[0.1], feature_names=[]))
+
+
+def test_show_gradcam_names_a_ground_truth_that_does_not_fit(image_and_cam, capsys):
+    import pandas as pd
+
+    image, cam = image_and_cam
+    cams = np.stack([cam, cam, cam])
+    labels, probabilities = ["Mass", "Edema", "Effusion"], [0.9, 0.01, 0.2]
+    with pytest.raises(ValueError, match=r"one 0/1 per label: 3 labels.*got 2 values"):
+        show_gradcam(image, cams, probabilities, labels, ground_truth=[1, 0])
+    one_row_series = [pd.Series([1], index=[7]), pd.Series([0], index=[7]), pd.Series([0])]
+    with pytest.raises(ValueError, match=r"got a Series of shape \(1,\) for Mass.*\.iloc\[0\]"):
+        show_gradcam(image, cams, probabilities, labels, ground_truth=one_row_series)
+    with pytest.raises(ValueError, match="got 2 for Edema"):
+        show_gradcam(image, cams, probabilities, labels, ground_truth=[1, 2, 0])
+    with pytest.raises(TypeError, match="ground_truth must be a sequence"):
+        show_gradcam(image, cams, probabilities, labels, ground_truth=1)
+    assert capsys.readouterr().out == ""  # nothing printed before the error
+    # Every form of a correct answer is drawn.
+    for truth in ([1, 0, 0], (True, False, False), np.array([1, 0, 0]), pd.Series([1.0, 0, 0])):
+        figure = show_gradcam(image, cams, probabilities, labels, ground_truth=truth)
+        assert "(present)" in figure.axes[1].get_title()
+        matplotlib.pyplot.close(figure)
+    assert "Ground truth: Mass" in capsys.readouterr().out

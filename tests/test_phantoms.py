@@ -109,3 +109,9 @@ def test_every_label_has_exactly_one_renderer():
     assert list(RENDERERS) == list(LABELS)
     assert all(callable(draw) for draw in RENDERERS.values())
     assert len(set(RENDERERS.values())) == len(LABELS)  # no label drawn as another
+
+
+@pytest.mark.parametrize("call", [phantoms.generate, phantoms.render])
+def test_a_negative_seed_is_named(call):
+    with pytest.raises(ValueError, match=r"seed must be a non-negative integer.*got -1"):
+        call(2, seed=-1) if call is phantoms.generate else call(-1, 0)

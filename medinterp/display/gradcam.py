@@ -69,6 +69,31 @@ def mask_contour(rgb, mask, color=(0, 255, 0)):
     return outlined
 
 
+def _check_ground_truth(ground_truth, labels) -> list[bool]:
+    """One 0/1 (or True/False) per label; anything else named before a figure is drawn."""
+    if isinstance(ground_truth, str) or not hasattr(ground_truth, "__len__"):
+        raise TypeError(
+            f"ground_truth must be a sequence of 0/1, one per label, got {type(ground_truth).__name__}"
+        )
+    if len(ground_truth) != len(labels):
+        raise ValueError(
+            f"ground_truth must have one 0/1 per label: {len(labels)} labels "
+            f"({', '.join(map(str, labels))}), got {len(ground_truth)} values"
+        )
+    values = []
+    for label, value in zip(labels, ground_truth, strict=True):
+        if np.ndim(value) != 0:
+            raise ValueError(
+                f"ground_truth must hold one 0/1 per label, got a {type(value).__name__} of "
+                f"shape {np.shape(value)} for {label} (a one-row Series? take its value, "
+                "e.g. with .iloc[0])"
+            )
+        if value not in (0, 1):
+            raise ValueError(f"ground_truth must hold one 0/1 per label, got {value!r} for {label}")
+        values.append(bool(value))
+    return values
+
+
 def show_gradcam(image, cams, probabilities, labels, ground_truth=None, masks=None, alpha=0.5):
     """The course's figure: the original, then one overlay per label.
 
@@ -104,6 +129,7 @@ def show_gradcam(image, cams, probabilities, labels, ground_truth=None, masks=No
             f"{len(probabilities)} and {len(labels)}"
         )
     if ground_truth is not None:
+        ground_truth = _check_ground_truth(ground_truth, labels)
         print(
             "Ground truth: "
             + (

@@ -101,6 +101,7 @@ def generate(
     """
     for name, value in (("n", n), ("seed", seed), ("size", size), ("start", start)):
         _check_integer(name, value)
+    _check_seed(seed)
     if n < 0 or start < 0:
         raise ValueError(f"n and start must be non-negative, got n={n}, start={start}")
     if size < 1:
@@ -124,6 +125,12 @@ def generate(
 def _check_integer(name, value):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer, got {value!r}")
+
+
+def _check_seed(seed):
+    # numpy's SeedSequence takes non-negative integers only; say so in our words.
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer (0, 1, 2, ...), got {seed}")
 
 
 def _streams(seed: int, index: int) -> list[np.random.Generator]:
@@ -150,6 +157,7 @@ def render(
     """
     for name, value in (("seed", seed), ("index", index), ("size", size)):
         _check_integer(name, value)
+    _check_seed(seed)
     if index < 0 or size < 1:
         raise ValueError(f"index must be >= 0 and size >= 1, got index={index}, size={size}")
     if isinstance(findings, str):
