@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
 from medinterp.labels import LABELS
 from medinterp.phantoms.anatomy import AIR, SIZE, Canvas
@@ -37,9 +38,7 @@ def acquire(
     matrix = cv2.getRotationMatrix2D((SIZE / 2, SIZE / 2), angle, scale)
     matrix[:, 2] += acquisition_rng.uniform(-8, 8, 2)
     matrix *= size / SIZE
-    image = cv2.warpAffine(
-        canvas.image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=AIR
-    )
+    image = _warp(canvas.image, matrix, size, order=1, outside=AIR)
     contrast = acquisition_rng.uniform(0.85, 1.15)
     brightness = acquisition_rng.uniform(-0.05, 0.05)
     gamma = acquisition_rng.uniform(0.8, 1.25)
@@ -62,5 +61,27 @@ def acquire(
 
 def warp_mask(mask: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     """Move a canonical-frame mask with the image (nearest neighbour, so it stays binary)."""
-    warped = cv2.warpAffine(mask.astype(np.uint8), matrix, (size, size), flags=cv2.INTER_NEAREST)
-    return warped.astype(bool)
+    return _warp(mask.astype(np.uint8), matrix, size, order=0, outside=0).astype(bool)
+
+
+def _warp(array: np.ndarray, matrix: np.ndarray, size: int, order: int, outside) -> np.ndarray:
+    """``cv2.warpAffine(array, matrix, (size, size))`` with OpenCV 5's exact interpolation.
+
+    OpenCV 4 quantises sample positions to 1/32 pixel in warpAffine (and rounds nearest
+    neighbours from those positions), OpenCV 5 does not: the same phantom differed by up to 5
+    grey levels and 8 mask pixels between the two. scipy samples at exact positions, which
+    agrees with OpenCV 5 to float32 rounding (bilinear) and exactly (nearest), whatever
+    OpenCV is installed. ``order`` 1 is bilinear, 0 nearest; ``outside`` fills beyond the
+    edge and is blended with edge pixels, as OpenCV's constant border is.
+    """
+    inverse = cv2.invertAffineTransform(matrix)  # output (x, y) -> input (x, y)
+    return ndimage.affine_transform(
+        array,
+        inverse[::-1, 1::-1],  # scipy indexes (row, column) = (y, x)
+        offset=inverse[::-1, 2],
+        output_shape=(size, size),
+        order=order,
+        mode="grid-constant",
+        cval=outside,
+        prefilter=False,
+    )
