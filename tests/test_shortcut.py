@@ -1,19 +1,20 @@
 """The shortcut model and its measurements (issue 16, items 2 and 3)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from medinterp import LABELS, load_xray_model, phantoms, shortcut
+from medinterp import LABELS, evaluate_xray, load_xray_model, phantoms, shortcut
 from medinterp.xray import model_metadata
 
-# The lesson's goals (issue 16): AUC collapse, drain effect, GradCAM energy ratio.
-COLLAPSE_GOAL, RISE_GOAL, ENERGY_RATIO_GOAL = 0.10, 0.3, 3.0
-# A goal the shipped shortcut model misses, with the figures measured (see its metadata).
-# Strict: once a retrained model meets it, the xfail fails and must be removed.
-ENERGY_SHORTFALL = (
-    "GradCAM energy ratio goal (>= 3) not met: 2.45 on 64 EVALUATION_SEED patients "
-    "(0.084 vs 0.034), 1.9 on 24 FRESH_SEED patients (0.079 vs 0.041)"
-)
+# The lesson's goals (medinterp.evaluate_xray): AUC collapse and drain effect (issue 16);
+# GradCAM's maximum on the drain and the energy ratio, re-based in issue 22 on the evidence of
+# eight trainings (model card, "The shortcut model").
+COLLAPSE_GOAL = evaluate_xray.SHORTCUT_COLLAPSE_GOAL
+RISE_GOAL = evaluate_xray.SHORTCUT_RISE_GOAL
+POINTING_DRAIN_GOAL = evaluate_xray.SHORTCUT_POINTING_DRAIN_GOAL
+STANDARD_POINTING_DRAIN_LIMIT = evaluate_xray.STANDARD_POINTING_DRAIN_LIMIT
+ENERGY_RATIO_GOAL = evaluate_xray.SHORTCUT_ENERGY_RATIO_GOAL
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +36,10 @@ def measured(models):
     result = {
         "collapse": shortcut.auc_collapse(models, n_patients=400, seed=FRESH_SEED, progress=False),
         "effect": shortcut.drain_effect(models, n_patients=60, seed=FRESH_SEED, progress=False),
+        # 64 treated patients, as recorded on EVALUATION_SEED: on 24 the energy ratio's
+        # sampling error alone spans the goal (1.94 on 24, 2.15 on 64 of this stream).
         "attention": shortcut.drain_attention(
-            models, n_patients=24, seed=FRESH_SEED, progress=False
+            models, n_patients=64, seed=FRESH_SEED, progress=False
         ),
     }
     for table in result.values():
@@ -77,11 +80,38 @@ def test_gradcam_finds_the_drain(measured):
     )
 
 
+def _meets_gradcam_goals(attention) -> None:
+    """The shortcut model's GradCAM maximum lands on the drain, the standard model's almost
+    never, and the shortcut model puts at least twice the standard's energy there."""
+    pointing = attention["pointing_drain"]
+    assert pointing["shortcut"] >= POINTING_DRAIN_GOAL, attention
+    assert pointing["standard"] <= STANDARD_POINTING_DRAIN_LIMIT, attention
+    energy = attention["energy_in_drain"]
+    assert energy["shortcut"] >= ENERGY_RATIO_GOAL * energy["standard"], attention
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=ENERGY_SHORTFALL)
-def test_gradcam_energy_ratio_meets_the_goal(measured):
-    energy = measured["attention"]["energy_in_drain"]
-    assert energy["shortcut"] >= ENERGY_RATIO_GOAL * energy["standard"]
+def test_gradcam_goals_are_met_on_a_fresh_stream(measured):
+    _meets_gradcam_goals(measured["attention"])
+
+
+def test_gradcam_goals_reject_a_model_that_misses_them():
+    """Each goal fails on its own: a shortcut map that misses the drain, a standard map that
+    finds it, and the standard model's energy raised near the shortcut's."""
+    attention = pd.DataFrame(
+        {"energy_in_drain": [0.038, 0.082], "pointing_drain": [0.0, 0.438]},
+        index=["standard", "shortcut"],
+    )
+    _meets_gradcam_goals(attention)  # the fresh stream's figures pass
+    for column, row, value in (
+        ("pointing_drain", "shortcut", 0.25),
+        ("pointing_drain", "standard", 0.10),
+        ("energy_in_drain", "standard", attention.loc["shortcut", "energy_in_drain"] / 1.9),
+    ):
+        changed = attention.copy()
+        changed.loc[row, column] = value
+        with pytest.raises(AssertionError):
+            _meets_gradcam_goals(changed)
 
 
 def test_recorded_figures_are_consistent():
@@ -103,9 +133,12 @@ def test_recorded_figures_meet_the_collapse_and_drain_effect_goals():
     assert figures["rise"] >= RISE_GOAL and figures["standard_rise"] <= figures["rise"] / 3
 
 
-@pytest.mark.xfail(strict=True, reason=ENERGY_SHORTFALL)
-def test_recorded_figures_meet_the_energy_goal():
-    assert model_metadata(variant="shortcut")["measurements"]["energy_ratio"] >= ENERGY_RATIO_GOAL
+def test_recorded_figures_meet_the_gradcam_goals():
+    """The same goals on the recorded EVALUATION_SEED figures (64 treated patients)."""
+    figures = model_metadata(variant="shortcut")["measurements"]
+    assert figures["pointing_drain"] >= POINTING_DRAIN_GOAL
+    assert figures["standard_pointing_drain"] <= STANDARD_POINTING_DRAIN_LIMIT
+    assert figures["energy_ratio"] >= ENERGY_RATIO_GOAL
 
 
 def test_measurements_are_deterministic_and_per_model(models):

@@ -293,10 +293,17 @@ def _shortcut_card_section(**measured):
 
 
 def test_shortcut_card_verdicts_follow_the_goals():
-    passing = _shortcut_card_section(collapse=0.15, rise=0.5, standard_rise=0.05, energy_ratio=3.2)
-    assert passing.count("| met |") == 2 and "ratio 3.20: met" in passing
-    failing = _shortcut_card_section(collapse=0.05, rise=0.5, standard_rise=0.4, energy_ratio=2.0)
-    assert failing.count("**not met**") == 3  # the rise is not "far" above the standard's
+    passing = _shortcut_card_section(
+        collapse=0.15, rise=0.5, standard_rise=0.05, energy_ratio=2.0, pointing_drain=0.3,
+        standard_pointing_drain=0.05,
+    )  # fmt: skip
+    assert passing.count("| met |") == 3 and "ratio 2.00: met" in passing
+    failing = _shortcut_card_section(
+        collapse=0.05, rise=0.5, standard_rise=0.4, energy_ratio=1.99, pointing_drain=0.47,
+        standard_pointing_drain=0.06,
+    )  # fmt: skip
+    assert failing.count("**not met**") == 4  # the rise is not "far" above the standard's
+    assert _shortcut_card_section(pointing_drain=0.29).count("**not met**") == 1
     assert "${" not in passing
 
 
