@@ -17,17 +17,20 @@ a recorder: the labels, probabilities, ground truth and maps it receives are che
 from __future__ import annotations
 
 import inspect
+import re
 from functools import cache
 
 import numpy as np
 
 from medinterp.grading.feedback import (
     Exercise,
+    StudentCrash,
     brief,
     check_tolerance,
     replaced_global,
     run_exercise,
 )
+from medinterp.grading.hook_exercises import tape_crash_hint
 from medinterp.grading.xray_cases import (
     NONSQUARE_LABELS,
     CamCase,
@@ -41,7 +44,7 @@ from medinterp.grading.xray_cases import (
 )
 from medinterp.labels import LABELS
 
-__all__ = ["compute_gradcam_test", "grad_cam_test", "reference_cam"]
+__all__ = ["compute_gradcam_test", "grad_cam_test"]
 
 GRAD_CAM_CASES = (
     CamCase("shipped", "phantom_003.png", LABELS.index("Mass"), "relu"),
@@ -51,13 +54,6 @@ GRAD_CAM_CASES = (
     CamCase("nonsquare", "random", 2, "relu_b"),
 )
 _FULL_DIAGNOSES = 2  # mismatching cases that also search other classes and layers
-
-
-def reference_cam(model, image, category_index, layer_name):
-    """The package's GradCAM, which the notebook's "Error from reference" compares with."""
-    from medinterp.gradcam import grad_cam
-
-    return grad_cam(model, image, category_index, layer_name)
 
 
 def _weighted(maps, gradients):
@@ -182,8 +178,31 @@ def _grade_map(exercise: Exercise, case: CamCase, got, tolerance: float, full: b
                           f"max |error| < {tolerance:g}", error, hint)  # fmt: skip
 
 
+_SHAPE = re.compile(r"[(\[]\s*(\d+(?:\s*,\s*\d+)*)\s*,?\s*[)\]]")
+
+
+def _grad_cam_crash_hint(fn, error: BaseException, case: CamCase) -> str:
+    """The mistake behind a crash of ``grad_cam``, when it is a known one."""
+    hint = tape_crash_hint(fn, error)
+    text = str(error)
+    if hint or not ("broadcast" in text or "Incompatible shapes" in text):
+        return hint
+    height, width, channels = activations_and_gradients(case)[0].shape
+    shapes = {tuple(int(n) for n in found.split(",")) for found in _SHAPE.findall(text)}
+    if (height,) in shapes or (1, height) in shapes:
+        return (
+            f"your weights have one value per row of the grid ({height},): axis=(1, 2) of the "
+            "(h, w, channels) gradient averages width and channels. Average over the positions, "
+            "axis=(0, 1), for one weight per channel"
+        )
+    return (
+        f"the weights must be one per channel, shape ({channels},): np.mean(gradients, "
+        "axis=(0, 1)) on the (h, w, channels) gradient, after dropping the batch axis"
+    )
+
+
 def grad_cam_test(fn, tolerance: float = 0.01) -> bool:
-    """Grade Exercise 1, ``grad_cam(input_model, image, category_index, layer_name)``.
+    """Grade Exercise 2.1, ``grad_cam(input_model, image, category_index, layer_name)``.
 
     Parameters
     ----------
@@ -209,7 +228,11 @@ def grad_cam_test(fn, tolerance: float = 0.01) -> bool:
         diagnoses = 0
         for case in GRAD_CAM_CASES:
             image = np.array(case_image(case))  # a writable copy: the student may modify it
-            got = exercise.call(case_model(case), image, case.class_index, case.layer_name)
+            try:
+                got = exercise.call(case_model(case), image, case.class_index, case.layer_name)
+            except StudentCrash as crash:
+                crash.hint = _grad_cam_crash_hint(exercise.fn, crash.error, case)
+                raise
             passed = _grade_map(exercise, case, got, tolerance, full=diagnoses < _FULL_DIAGNOSES)
             diagnoses += not passed
 
@@ -283,6 +306,13 @@ def _check_probabilities(exercise, title, image_name, labels_got, probabilities,
     if labels_got != list(selected):
         return exercise.check(f"{title}: labels and probabilities", False, list(selected),
                               brief(list(labels_got)), "pass selected_labels, in their order")  # fmt: skip
+    unusable = _unusable(probabilities, lambda p: format(p, ".3f"))
+    if unusable is not None:
+        return exercise.check(f"{title}: labels and probabilities", False,
+                              "one number per label", f"{type(unusable).__name__} of shape "
+                              f"{np.shape(unusable)}", "show_gradcam prints f'{p:.3f}', which "
+                              "needs a number: take predictions[0][labels.index(label)], not "
+                              "a column predictions[:, j]")  # fmt: skip
     passed = got is not None and np.allclose(got, expected, atol=1e-3)
     hint = ""
     if not passed and got is not None:
@@ -299,6 +329,21 @@ def _check_probabilities(exercise, title, image_name, labels_got, probabilities,
                           else brief(probabilities), hint)  # fmt: skip
 
 
+def _unusable(values, use) -> object:
+    """The first of ``values`` that ``show_gradcam`` cannot ``use`` (it asks ``if truth:``
+    and formats ``f"{p:.3f}"``), or None when it can use all of them."""
+    try:
+        items = list(values)
+    except TypeError:
+        return None  # not a sequence: the vector check names that
+    for item in items:
+        try:
+            use(item)
+        except (TypeError, ValueError):
+            return item
+    return None
+
+
 def _check_ground_truth(exercise, title, image_name, ground_truth, selected):
     examples, _ = example_set()
     row = examples.df.loc[examples.df["Image"] == image_name].iloc[0]
@@ -307,6 +352,13 @@ def _check_ground_truth(exercise, title, image_name, ground_truth, selected):
         return exercise.check(f"{title}: ground truth", False, expected, None,
                               "pass ground_truth: df[df['Image'] == img][label].iloc[0] for "
                               "each selected label")  # fmt: skip
+    unusable = _unusable(ground_truth, bool)
+    if unusable is not None:
+        return exercise.check(f"{title}: ground truth", False, "one 0/1 value per label",
+                              f"{type(unusable).__name__} of {np.size(unusable)} value(s)",
+                              "df[df['Image'] == img][label] is a one-row Series, which has no "
+                              "single truth value (show_gradcam asks `if truth:`): take its "
+                              "value with .iloc[0]")  # fmt: skip
     got = _as_vector(ground_truth, len(selected))
     passed = got is not None and got.tolist() == expected
     return exercise.check(f"{title}: ground truth", passed, expected,
@@ -341,8 +393,31 @@ def _check_maps(exercise, title, image_name, cams, selected, layer_name):
                           "max |error| < 0.01", max(errors), hint)  # fmt: skip
 
 
+def _compute_gradcam_crash_hint(error: BaseException, image_name: str, size: int) -> str:
+    """The mistake behind a crash of ``compute_gradcam``, when it is a known one."""
+    text = str(error)
+    if isinstance(error, TypeError) and "Path" in text and "+" in text:
+        return (
+            "data_dir is a pathlib.Path, and + joins only strings: use "
+            "os.path.join(data_dir, img) or data_dir / img"
+        )
+    if isinstance(error, FileNotFoundError) and f"{image_name}'" in text:
+        if f"'{image_name}'" not in text:
+            return (
+                "the path lost its separator (the folder's name is glued to the file's): use "
+                "os.path.join(data_dir, img) or Path(data_dir) / img"
+            )
+    shapes = {tuple(int(n) for n in found.split(",")) for found in _SHAPE.findall(text)}
+    if any(len(shape) == 4 and shape[1:3] != (size, size) for shape in shapes):
+        return (
+            f"the image must have the model's size, {size}x{size}: pass H=size, W=size to "
+            "load_image_normalize (its default, 320x320, is the course's DenseNet's)"
+        )
+    return ""
+
+
 def compute_gradcam_test(fn) -> bool:
-    """Grade Exercise 2, ``compute_gradcam(model, img, mean, std, data_dir, df, labels,
+    """Grade Exercise 2.2, ``compute_gradcam(model, img, mean, std, data_dir, df, labels,
     selected_labels, layer_name)``, which must call ``show_gradcam`` once with the right
     labels, probabilities, ground truth and maps, and return its figure.
 
@@ -361,10 +436,15 @@ def compute_gradcam_test(fn) -> bool:
                 replaced_global(exercise.fn, "show_gradcam", recorder),
                 replaced_global(exercise.fn, "grad_cam", grad_cam),
             ):
-                returned = exercise.call(
-                    model, image_name, metadata["mean"], metadata["std"], examples.directory,
-                    examples.df.copy(), list(LABELS), list(selected), layer_name,
-                )  # fmt: skip
+                try:
+                    returned = exercise.call(
+                        model, image_name, metadata["mean"], metadata["std"], examples.directory,
+                        examples.df.copy(), list(LABELS), list(selected), layer_name,
+                    )  # fmt: skip
+                except StudentCrash as crash:
+                    size = model.inputs[0].shape[1]
+                    crash.hint = _compute_gradcam_crash_hint(crash.error, image_name, size)
+                    raise
             calls = recorder.calls
             once = len(calls) == 1
             hint = "build the lists, then return show_gradcam(...) once for all labels"

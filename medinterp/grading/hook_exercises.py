@@ -125,7 +125,7 @@ def _hook_outputs_hint(first, second, case, activations, predictions) -> str:
 
 
 def get_hook_test(fn) -> bool:
-    """Grade ``get_hook(model, layer_name)``: a Keras model from the model's inputs to
+    """Grade Exercise 1.1, ``get_hook(model, layer_name)``: a Keras model from the model's inputs to
     ``[layer activations, predictions]``.
 
     Returns True when every check passed; never raises for the student's function.
@@ -286,7 +286,7 @@ def _gradient_hint(got: np.ndarray, case: CamCase, expected: np.ndarray, full: b
 
 
 def get_gradients_test(fn) -> bool:
-    """Grade ``get_gradients(model, image, category_index, layer_name)``: the gradient of
+    """Grade Exercise 1.2, ``get_gradients(model, image, category_index, layer_name)``: the gradient of
     one class score with respect to the layer's activations, shape ``(1, h, w, channels)``.
 
     Returns True when every check passed; never raises for the student's function.
