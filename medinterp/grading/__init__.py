@@ -13,7 +13,8 @@ Modules: :mod:`~medinterp.grading.feedback` (the shared feedback framework),
 :mod:`~medinterp.grading.importance_exercises` (``permute_feature``,
 ``permutation_importance``), :mod:`~medinterp.grading.shap_exercises`
 (``class_one_values``), :mod:`~medinterp.grading.subgroup_exercises` (``subgroup_auc``),
-:mod:`~medinterp.grading.hints` (hints, read from ``hints.json``).
+:mod:`~medinterp.grading.hints` (hints, read from ``hints.json``),
+:mod:`~medinterp.grading.xray_crashes` (the mistakes behind the X-ray exercises' crashes).
 """
 
 from medinterp.grading.feedback import FAIL, PASS

@@ -11,13 +11,17 @@ answer costs about what a passing one does.
 
 ``compute_gradcam`` is graded on two phantoms, one at a layer that is not the default, with
 the reference ``grad_cam`` swapped in for the student's own and ``show_gradcam`` replaced by
-a recorder: the labels, probabilities, ground truth and maps it receives are checked.
+a recorder: the labels, probabilities, ground truth and maps it receives are checked, and
+that ``show_gradcam`` can use them (one number per probability, one truth value per label).
+Crashes are named in :mod:`medinterp.grading.xray_crashes`.
+
+Why this module is long: notebook 02's two exercises share the shipped cases and reference
+maps, and each check keeps the names of its usual mistakes beside it.
 """
 
 from __future__ import annotations
 
 import inspect
-import re
 from functools import cache
 
 import numpy as np
@@ -30,7 +34,6 @@ from medinterp.grading.feedback import (
     replaced_global,
     run_exercise,
 )
-from medinterp.grading.hook_exercises import tape_crash_hint
 from medinterp.grading.xray_cases import (
     NONSQUARE_LABELS,
     CamCase,
@@ -42,6 +45,7 @@ from medinterp.grading.xray_cases import (
     finish,
     shipped_model,
 )
+from medinterp.grading.xray_crashes import compute_gradcam_crash_hint, grad_cam_crash_hint
 from medinterp.labels import LABELS
 
 __all__ = ["compute_gradcam_test", "grad_cam_test"]
@@ -178,29 +182,6 @@ def _grade_map(exercise: Exercise, case: CamCase, got, tolerance: float, full: b
                           f"max |error| < {tolerance:g}", error, hint)  # fmt: skip
 
 
-_SHAPE = re.compile(r"[(\[]\s*(\d+(?:\s*,\s*\d+)*)\s*,?\s*[)\]]")
-
-
-def _grad_cam_crash_hint(fn, error: BaseException, case: CamCase) -> str:
-    """The mistake behind a crash of ``grad_cam``, when it is a known one."""
-    hint = tape_crash_hint(fn, error)
-    text = str(error)
-    if hint or not ("broadcast" in text or "Incompatible shapes" in text):
-        return hint
-    height, width, channels = activations_and_gradients(case)[0].shape
-    shapes = {tuple(int(n) for n in found.split(",")) for found in _SHAPE.findall(text)}
-    if (height,) in shapes or (1, height) in shapes:
-        return (
-            f"your weights have one value per row of the grid ({height},): axis=(1, 2) of the "
-            "(h, w, channels) gradient averages width and channels. Average over the positions, "
-            "axis=(0, 1), for one weight per channel"
-        )
-    return (
-        f"the weights must be one per channel, shape ({channels},): np.mean(gradients, "
-        "axis=(0, 1)) on the (h, w, channels) gradient, after dropping the batch axis"
-    )
-
-
 def grad_cam_test(fn, tolerance: float = 0.01) -> bool:
     """Grade Exercise 2.1, ``grad_cam(input_model, image, category_index, layer_name)``.
 
@@ -231,7 +212,8 @@ def grad_cam_test(fn, tolerance: float = 0.01) -> bool:
             try:
                 got = exercise.call(case_model(case), image, case.class_index, case.layer_name)
             except StudentCrash as crash:
-                crash.hint = _grad_cam_crash_hint(exercise.fn, crash.error, case)
+                grid = activations_and_gradients(case)[0].shape
+                crash.hint = grad_cam_crash_hint(exercise.fn, crash.error, grid)
                 raise
             passed = _grade_map(exercise, case, got, tolerance, full=diagnoses < _FULL_DIAGNOSES)
             diagnoses += not passed
@@ -393,29 +375,6 @@ def _check_maps(exercise, title, image_name, cams, selected, layer_name):
                           "max |error| < 0.01", max(errors), hint)  # fmt: skip
 
 
-def _compute_gradcam_crash_hint(error: BaseException, image_name: str, size: int) -> str:
-    """The mistake behind a crash of ``compute_gradcam``, when it is a known one."""
-    text = str(error)
-    if isinstance(error, TypeError) and "Path" in text and "+" in text:
-        return (
-            "data_dir is a pathlib.Path, and + joins only strings: use "
-            "os.path.join(data_dir, img) or data_dir / img"
-        )
-    if isinstance(error, FileNotFoundError) and f"{image_name}'" in text:
-        if f"'{image_name}'" not in text:
-            return (
-                "the path lost its separator (the folder's name is glued to the file's): use "
-                "os.path.join(data_dir, img) or Path(data_dir) / img"
-            )
-    shapes = {tuple(int(n) for n in found.split(",")) for found in _SHAPE.findall(text)}
-    if any(len(shape) == 4 and shape[1:3] != (size, size) for shape in shapes):
-        return (
-            f"the image must have the model's size, {size}x{size}: pass H=size, W=size to "
-            "load_image_normalize (its default, 320x320, is the course's DenseNet's)"
-        )
-    return ""
-
-
 def compute_gradcam_test(fn) -> bool:
     """Grade Exercise 2.2, ``compute_gradcam(model, img, mean, std, data_dir, df, labels,
     selected_labels, layer_name)``, which must call ``show_gradcam`` once with the right
@@ -443,7 +402,7 @@ def compute_gradcam_test(fn) -> bool:
                     )  # fmt: skip
                 except StudentCrash as crash:
                     size = model.inputs[0].shape[1]
-                    crash.hint = _compute_gradcam_crash_hint(crash.error, image_name, size)
+                    crash.hint = compute_gradcam_crash_hint(crash.error, image_name, size)
                     raise
             calls = recorder.calls
             once = len(calls) == 1

@@ -14,9 +14,6 @@ swapped in for a ``get_hook`` it calls, so a mistake in one exercise is not char
 
 from __future__ import annotations
 
-import ast
-import inspect
-import textwrap
 from functools import cache
 
 import numpy as np
@@ -35,15 +32,10 @@ from medinterp.grading.xray_cases import (
     case_image,
     case_model,
 )
+from medinterp.grading.xray_crashes import tape_crash_hint, tape_mistake
 from medinterp.labels import LABELS
 
-__all__ = [
-    "get_gradients_test",
-    "get_hook_test",
-    "reference_hook",
-    "tape_crash_hint",
-    "tape_mistake",
-]
+__all__ = ["get_gradients_test", "get_hook_test", "reference_hook"]
 
 HOOK_CASES = (
     CamCase("shipped", "phantom_003.png", LABELS.index("Mass"), "relu"),
@@ -173,80 +165,6 @@ def get_hook_test(fn) -> bool:
 
 
 # --- get_gradients ---------------------------------------------------------------------------
-
-_UNRECORDED = (
-    "tape.gradient gives None when the tape did not record how the score came from the "
-    "activations: call the hook and compute the score inside the with block"
-)
-
-
-def _assigned_names(statements) -> set[str]:
-    names = set()
-    for statement in statements:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                names.add(node.id)
-    return names
-
-
-def tape_mistake(fn) -> str:
-    """What the tape missed, read from ``fn``'s source, when ``tape.gradient`` gave None:
-    the hook called before the ``with`` block, or the score computed after it."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError):
-        return _UNRECORDED
-    tapes = [
-        node for node in ast.walk(tree)
-        if isinstance(node, ast.With)
-        and any("GradientTape" in ast.unparse(item.context_expr) for item in node.items)
-    ]  # fmt: skip
-    gradients = [
-        node for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "gradient" and len(node.args) >= 2
-    ]  # fmt: skip
-    returns = [node for node in ast.walk(tree) if isinstance(node, ast.Return) and node.value]
-    if not returns:
-        return "your function returns None: end it with return and the gradient"
-    if not tapes or len(gradients) != 1:
-        return _UNRECORDED
-    inside = _assigned_names(statement for tape in tapes for statement in tape.body)
-    everywhere = (
-        _assigned_names(tree.body[0].body) if isinstance(tree.body[0], ast.FunctionDef) else set()
-    )
-    target, source = gradients[0].args[:2]
-    if isinstance(source, ast.Name) and source.id not in inside:
-        if source.id not in everywhere:
-            return (
-                f"{source.id} was not computed in your function: take the gradient with "
-                "respect to the activations the hook returns inside the with block"
-            )
-        return (
-            f"{source.id} was computed before the with block, so the tape never saw it: "
-            "call the hook inside the with block"
-        )
-    if not (isinstance(target, ast.Name) and target.id in inside):
-        return (
-            "the hook was called inside the tape but the score was taken after it: compute "
-            "score = predictions[:, category_index] inside the with block too (indexing is an "
-            "operation the tape must record)"
-        )
-    return _UNRECORDED
-
-
-def tape_crash_hint(fn, error: BaseException) -> str:
-    """The mistake behind a crash of a function that takes a gradient, when it is a known
-    one: NumPy arrays given to the tape, or a gradient of None used as an array."""
-    text = str(error)
-    if isinstance(error, AttributeError) and "'numpy.ndarray'" in text and "_id" in text:
-        return (
-            "the tape got NumPy arrays, which it cannot differentiate: hook.predict(...) and "
-            ".numpy() leave TensorFlow. Call the hook itself, hook(image), inside the with block"
-        )
-    if "'NoneType'" in text:
-        return tape_mistake(fn)
-    return ""
 
 
 def _gradient_hint(got: np.ndarray, case: CamCase, expected: np.ndarray, full: bool) -> str:
