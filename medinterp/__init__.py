@@ -7,6 +7,7 @@ mortality forest with permutation importance and SHAP.
 __version__ = "0.1.0"
 
 from medinterp.labels import LABELS
+from medinterp.runtime import quiet_tensorflow
 
 
 def __getattr__(name):
@@ -18,4 +19,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'medinterp' has no attribute {name!r}")
 
 
-__all__ = ["LABELS", "load_xray_model", "__version__"]
+__all__ = ["LABELS", "load_xray_model", "quiet_tensorflow", "__version__"]

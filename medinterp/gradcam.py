@@ -22,10 +22,18 @@ import numpy as np
 
 from medinterp.labels import LABELS
 
-__all__ = ["activation_model", "conv_layer_names", "last_conv_layer", "grad_cam", "GradCAM"]
+__all__ = [
+    "SCORES",
+    "activation_model",
+    "conv_layer_names",
+    "last_conv_layer",
+    "grad_cam",
+    "GradCAM",
+]
 
 _hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_logit_models: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 # --- hooks ----------------------------------------------------------------------------
@@ -238,7 +246,45 @@ def _finish(cams, height, width):
     return out.reshape(*cams.shape[:-2], height, width)
 
 
-def grad_cam(model, image, category_index: int, layer_name: str):
+SCORES = ("probability", "logit")
+
+
+def _logit_layer(model):
+    """The model's output layer, when it is a dense layer with a sigmoid: the logit is its
+    output before the sigmoid."""
+    import keras
+
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", "")
+    if not isinstance(last, keras.layers.Dense) or activation != "sigmoid":
+        raise ValueError(
+            f"score='logit' needs a model whose last layer is a Dense layer with a sigmoid; "
+            f"{model.name!r} ends with {type(last).__name__} {last.name!r}. "
+            "Use score='probability'"
+        )
+    return last
+
+
+def _logit_model(model):
+    """``model`` with its output layer's sigmoid left out: the same weights, logits out."""
+    import keras
+
+    if model not in _logit_models:
+        head = _logit_layer(model)
+
+        class Logit(keras.layers.Layer):
+            """The output layer's affine part, on its own kernel and bias (shared)."""
+
+            def call(self, features):
+                return keras.ops.matmul(features, head.kernel) + head.bias
+
+        _logit_models[model] = keras.Model(
+            model.inputs[0], Logit(name=f"{head.name}_logit")(head.input)
+        )
+    return _logit_models[model]
+
+
+def grad_cam(model, image, category_index: int, layer_name: str, score: str = "probability"):
     """GradCAM of one image for one class, the course's signature.
 
     Parameters
@@ -250,6 +296,11 @@ def grad_cam(model, image, category_index: int, layer_name: str):
         Output unit to explain, e.g. ``LABELS.index("Cardiomegaly")``.
     layer_name : str
         A layer with a spatial output (see :func:`conv_layer_names`).
+    score : {"probability", "logit"}, default="probability"
+        What is differentiated: the class's probability (the course's choice), or its logit,
+        the score before the sigmoid (Selvaraju et al.'s choice). Where the sigmoid saturates
+        (p near 0 or 1) its slope, and with it the probability's gradient and map, vanishes;
+        the logit's does not. Needs a model ending in a dense layer with a sigmoid.
 
     Returns
     -------
@@ -257,13 +308,16 @@ def grad_cam(model, image, category_index: int, layer_name: str):
     """
     import tensorflow as tf
 
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {SCORES}, got {score!r}")
     image = _check_images(model, image, single=True)
     category_index = _check_category(model, category_index)
-    hook = activation_model(model, layer_name)
+    explained = _logit_model(model) if score == "logit" else model
+    hook = activation_model(explained, layer_name)
     with tf.GradientTape() as tape:
-        maps, predictions = hook(image, training=False)
-        score = predictions[:, category_index]
-    gradients = tape.gradient(score, maps)[0]  # (h, w, channels)
+        maps, outputs = hook(image, training=False)
+        class_score = outputs[:, category_index]
+    gradients = tape.gradient(class_score, maps)[0]  # (h, w, channels)
     weights = tf.reduce_mean(gradients, axis=(0, 1))  # one weight per channel
     cam = tf.nn.relu(tf.reduce_sum(maps[0] * weights, axis=-1)).numpy()
     return _finish(cam, *image.shape[1:3])

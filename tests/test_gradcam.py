@@ -150,6 +150,34 @@ def test_all_zero_cam_is_zeros_not_nan(functional, images):
     assert not np.isnan(GradCAM(dead)(images, [0, 1])).any()
 
 
+@pytest.mark.parametrize("fixture", ["functional", "sequential", "nested"])
+def test_the_logit_keeps_the_map_where_the_sigmoid_saturates(request, fixture, images):
+    """A bias of +40 saturates every sigmoid (p = 1.0 in float32): the probability's gradient
+    and map vanish. The logit's gradient does not depend on the bias, so its map is the
+    unsaturated model's map (the probability's gradient is the logit's times the slope, one
+    positive number, which dividing by the maximum removes)."""
+    model = request.getfixturevalue(fixture)
+    saturated = keras.models.clone_model(model)
+    weights = model.get_weights()
+    saturated.set_weights(weights[:-1] + [weights[-1] + 40.0])
+    assert (saturated(images[:1]).numpy() == 1.0).all()
+    layer = last_conv_layer(model)
+    for category in range(4):
+        assert (grad_cam(saturated, images[:1], category, layer) == 0).all()
+        logit = grad_cam(saturated, images[:1], category, layer, score="logit")
+        plain = grad_cam(model, images[:1], category, layer)
+        assert logit.max() == 1
+        np.testing.assert_allclose(logit, plain, atol=1e-4)
+
+
+def test_logit_needs_a_sigmoid_head_and_score_is_checked(functional, images):
+    linear = keras.Model(functional.inputs, functional.get_layer("gap").output)
+    with pytest.raises(ValueError, match="score='logit' needs a model whose last layer"):
+        grad_cam(linear, images[:1], 0, "conv_b", score="logit")
+    with pytest.raises(ValueError, match=r"score must be one of \('probability', 'logit'\)"):
+        grad_cam(functional, images[:1], 0, "conv_b", score="logits")
+
+
 def test_relu_keeps_only_positive_evidence(functional, images):
     """Negating the class weights flips the evidence: the two maps cannot overlap."""
     flipped = keras.models.clone_model(functional)

@@ -324,6 +324,51 @@ def test_hints_progress_and_validate(capsys):
         grading.hint(3)
 
 
+def test_hints_name_their_level_and_say_when_they_run_out(capsys):
+    grading.reset_hints()
+    for _ in range(4):
+        grading.hint("get_hook")
+    out = capsys.readouterr().out
+    assert "Hint 1 of 3, the idea:" in out and "Hint 2 of 3, the API:" in out
+    assert "Hint 3 of 3, the key line:" in out
+    assert "Hint 3 of 3 again (there are no more" in out
+    grading.reset_hints()
+    grading.hint("get_hook")
+    assert "Hint 1 of 3, the idea" in capsys.readouterr().out
+
+
+# The exercises whose hints follow the policy in medinterp.grading.hints (issue 24 item 17).
+POLICY_EXERCISES = {
+    "get_hook": "01_hooks_and_gradients",
+    "get_gradients": "01_hooks_and_gradients",
+    "grad_cam": "02_gradcam",
+    "compute_gradcam": "02_gradcam",
+}
+
+
+def _solution_lines(notebook: str, function: str) -> list[str]:
+    import nbformat
+
+    path = Path(__file__).parents[1] / "notebooks" / "source" / f"{notebook}.ipynb"
+    for cell in nbformat.read(path, as_version=4).cells:
+        if f"def {function}(" in cell.source and "### BEGIN SOLUTION" in cell.source:
+            body = cell.source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+            return [line.strip() for line in body.splitlines() if line.strip()[:1] not in "#"]
+    raise AssertionError(f"no solution cell for {function} in {notebook}")
+
+
+@pytest.mark.parametrize("exercise", POLICY_EXERCISES)
+def test_the_last_hint_shows_key_lines_never_the_whole_answer(exercise):
+    from medinterp.grading.hints import hints
+
+    items = hints()[exercise]
+    assert 3 <= len(items) <= 4, "the idea, the API (once or twice), the key line"
+    assert "___" in items[-1], "the last hint is a skeleton with blanks"
+    solution = _solution_lines(POLICY_EXERCISES[exercise], exercise)
+    shown = [line for line in solution if any(line in item for item in items)]
+    assert len(shown) <= 2 and len(shown) < len(solution), shown
+
+
 def test_every_graded_exercise_has_hints():
     from medinterp.grading.hints import hints
 

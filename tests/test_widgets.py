@@ -236,13 +236,39 @@ def test_drain_toggle_renders_the_same_patient_with_a_drain(xray):
     xray.image_picker.value = 0
 
 
-def test_a_given_model_has_no_choice_and_a_custom_set_no_drain(tmp_path):
+def _shown_controls(explorer) -> list:
+    """Every widget in the explorer's tree."""
+    found, stack = [], [explorer.widget]
+    while stack:
+        widget = stack.pop()
+        found.append(widget)
+        stack.extend(getattr(widget, "children", ()))
+    return found
+
+
+def test_only_the_controls_a_notebook_uses_are_shown(xray, tmp_path):
     from medinterp.examples import load_example_set, write_example_set
     from medinterp.xray import load_xray_model
 
+    # 04 compares the two shipped models, with and without a drain: both toggles.
+    assert xray.model_picker in _shown_controls(xray) and xray.drain in _shown_controls(xray)
+    # 02 explains one given model: no model toggle and no drain box, not even disabled ones.
     explorer = XrayExplorer(model=load_xray_model())
-    assert explorer.model_picker.options == ("given",) and explorer.model_picker.disabled
-    assert not explorer.drain.disabled  # the shipped phantoms can be re-rendered
+    shown = _shown_controls(explorer)
+    assert explorer.model_picker not in shown and explorer.drain not in shown
+    assert explorer.model_picker.options == ("given",) and explorer.state["drain"] is False
+    # The drain on a given model, when asked for, on the shipped phantoms only.
+    drained = XrayExplorer(model=explorer.model, drain=True)
+    assert drained.drain in _shown_controls(drained) and not drained.drain.disabled
     custom = load_example_set(write_example_set(tmp_path / "set", seed=5))
     elsewhere = XrayExplorer(model=explorer.model, dataset=custom)
-    assert elsewhere.drain.disabled
+    assert elsewhere.drain not in _shown_controls(elsewhere)
+    with pytest.raises(ValueError, match="drain=True needs the shipped example phantoms"):
+        XrayExplorer(model=explorer.model, dataset=custom, drain=True)
+
+
+@pytest.mark.parametrize("dataset", ["medinterp/assets/examples", 3, {"images": []}])
+def test_a_dataset_that_is_not_an_example_set_is_named(dataset):
+    with pytest.raises(TypeError, match=r"dataset must be a medinterp.examples.ExampleSet.*"
+                                        r"load_example_set\(folder\)"):  # fmt: skip
+        XrayExplorer(model=object(), dataset=dataset)

@@ -13,15 +13,12 @@ Modules: :mod:`~medinterp.grading.feedback` (the shared feedback framework),
 :mod:`~medinterp.grading.importance_exercises` (``permute_feature``,
 ``permutation_importance``), :mod:`~medinterp.grading.shap_exercises`
 (``class_one_values``), :mod:`~medinterp.grading.subgroup_exercises` (``subgroup_auc``),
-:mod:`~medinterp.grading.hints` (hints, read from ``hints.json``).
+:mod:`~medinterp.grading.hints` (hints, read from ``hints.json``),
+:mod:`~medinterp.grading.xray_crashes` (the mistakes behind the X-ray exercises' crashes).
 """
 
 from medinterp.grading.feedback import FAIL, PASS
-from medinterp.grading.gradcam_exercises import (
-    compute_gradcam_test,
-    grad_cam_test,
-    reference_cam,
-)
+from medinterp.grading.gradcam_exercises import compute_gradcam_test, grad_cam_test
 from medinterp.grading.hints import hint, reset_hints
 from medinterp.grading.hook_exercises import get_gradients_test, get_hook_test
 from medinterp.grading.importance_exercises import (
@@ -42,7 +39,6 @@ __all__ = [
     "hint",
     "permutation_importance_test",
     "permute_feature_test",
-    "reference_cam",
     "reset_hints",
     "subgroup_auc_test",
 ]

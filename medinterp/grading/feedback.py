@@ -22,6 +22,7 @@ import inspect
 import logging
 import re
 import sys
+import textwrap
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
@@ -96,11 +97,12 @@ class Check:
 
 
 class StudentCrash(Exception):
-    """The student's function raised; ``error`` is their exception."""
+    """The student's function raised; ``error`` is their exception and ``hint``, when a
+    grader recognises the mistake behind it, names that mistake."""
 
-    def __init__(self, error: BaseException):
+    def __init__(self, error: BaseException, hint: str = ""):
         super().__init__(str(error))
-        self.error = error
+        self.error, self.hint = error, hint
 
 
 class Exercise:
@@ -211,11 +213,16 @@ def _student_frames(fn, error: BaseException) -> list[str]:
     return lines
 
 
-def _crash_report(name: str, fn, error: BaseException) -> None:
-    message = brief(f"{type(error).__name__}: {error}", max_length=MAX_TEXT - len(name) - 12)
-    print(f"{FAIL} {name} crashed: {message}")
+def _crash_report(name: str, fn, error: BaseException, hint: str = "") -> None:
+    # Up to two lines of the error's own words: library messages put their advice at the end.
+    head = f"{FAIL} {name} crashed: "
+    message = brief(f"{type(error).__name__}: {error}", max_length=2 * MAX_TEXT - len(head))
+    lines = textwrap.wrap(head + message, width=MAX_TEXT, subsequent_indent="    ")
+    print("\n".join(lines))
     for line in _student_frames(fn, error):
         print(f"    {brief(line)}")
+    if hint:
+        print(f"    hint: {brief(hint, max_length=MAX_HINT)}")
     left = _placeholders_left(fn)
     if left:
         print(f"    {len(left)} line(s) between START and END CODE HERE still assign None, e.g.:")
@@ -275,7 +282,7 @@ def run_exercise(name: str, fn, body: Callable[[Exercise], None]) -> bool:
         with _quiet():
             body(exercise)
     except StudentCrash as crash:
-        _crash_report(name, fn, crash.error)
+        _crash_report(name, fn, crash.error, crash.hint)
         return False
     except Exception as error:  # noqa: BLE001 - a grader answers True/False, always
         print(f"{FAIL} {name}: the grader itself failed ({brief(type(error).__name__)}: ")

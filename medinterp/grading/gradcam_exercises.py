@@ -11,7 +11,12 @@ answer costs about what a passing one does.
 
 ``compute_gradcam`` is graded on two phantoms, one at a layer that is not the default, with
 the reference ``grad_cam`` swapped in for the student's own and ``show_gradcam`` replaced by
-a recorder: the labels, probabilities, ground truth and maps it receives are checked.
+a recorder: the labels, probabilities, ground truth and maps it receives are checked, and
+that ``show_gradcam`` can use them (one number per probability, one truth value per label).
+Crashes are named in :mod:`medinterp.grading.xray_crashes`.
+
+Why this module is long: notebook 02's two exercises share the shipped cases and reference
+maps, and each check keeps the names of its usual mistakes beside it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 
 from medinterp.grading.feedback import (
     Exercise,
+    StudentCrash,
     brief,
     check_tolerance,
     replaced_global,
@@ -39,9 +45,10 @@ from medinterp.grading.xray_cases import (
     finish,
     shipped_model,
 )
+from medinterp.grading.xray_crashes import compute_gradcam_crash_hint, grad_cam_crash_hint
 from medinterp.labels import LABELS
 
-__all__ = ["compute_gradcam_test", "grad_cam_test", "reference_cam"]
+__all__ = ["compute_gradcam_test", "grad_cam_test"]
 
 GRAD_CAM_CASES = (
     CamCase("shipped", "phantom_003.png", LABELS.index("Mass"), "relu"),
@@ -51,13 +58,6 @@ GRAD_CAM_CASES = (
     CamCase("nonsquare", "random", 2, "relu_b"),
 )
 _FULL_DIAGNOSES = 2  # mismatching cases that also search other classes and layers
-
-
-def reference_cam(model, image, category_index, layer_name):
-    """The package's GradCAM, which the notebook's "Error from reference" compares with."""
-    from medinterp.gradcam import grad_cam
-
-    return grad_cam(model, image, category_index, layer_name)
 
 
 def _weighted(maps, gradients):
@@ -183,7 +183,7 @@ def _grade_map(exercise: Exercise, case: CamCase, got, tolerance: float, full: b
 
 
 def grad_cam_test(fn, tolerance: float = 0.01) -> bool:
-    """Grade Exercise 1, ``grad_cam(input_model, image, category_index, layer_name)``.
+    """Grade Exercise 2.1, ``grad_cam(input_model, image, category_index, layer_name)``.
 
     Parameters
     ----------
@@ -209,7 +209,12 @@ def grad_cam_test(fn, tolerance: float = 0.01) -> bool:
         diagnoses = 0
         for case in GRAD_CAM_CASES:
             image = np.array(case_image(case))  # a writable copy: the student may modify it
-            got = exercise.call(case_model(case), image, case.class_index, case.layer_name)
+            try:
+                got = exercise.call(case_model(case), image, case.class_index, case.layer_name)
+            except StudentCrash as crash:
+                grid = activations_and_gradients(case)[0].shape
+                crash.hint = grad_cam_crash_hint(exercise.fn, crash.error, grid)
+                raise
             passed = _grade_map(exercise, case, got, tolerance, full=diagnoses < _FULL_DIAGNOSES)
             diagnoses += not passed
 
@@ -283,6 +288,13 @@ def _check_probabilities(exercise, title, image_name, labels_got, probabilities,
     if labels_got != list(selected):
         return exercise.check(f"{title}: labels and probabilities", False, list(selected),
                               brief(list(labels_got)), "pass selected_labels, in their order")  # fmt: skip
+    unusable = _unusable(probabilities, lambda p: format(p, ".3f"))
+    if unusable is not None:
+        return exercise.check(f"{title}: labels and probabilities", False,
+                              "one number per label", f"{type(unusable).__name__} of shape "
+                              f"{np.shape(unusable)}", "show_gradcam prints f'{p:.3f}', which "
+                              "needs a number: take predictions[0][labels.index(label)], not "
+                              "a column predictions[:, j]")  # fmt: skip
     passed = got is not None and np.allclose(got, expected, atol=1e-3)
     hint = ""
     if not passed and got is not None:
@@ -299,6 +311,21 @@ def _check_probabilities(exercise, title, image_name, labels_got, probabilities,
                           else brief(probabilities), hint)  # fmt: skip
 
 
+def _unusable(values, use) -> object:
+    """The first of ``values`` that ``show_gradcam`` cannot ``use`` (it asks ``if truth:``
+    and formats ``f"{p:.3f}"``), or None when it can use all of them."""
+    try:
+        items = list(values)
+    except TypeError:
+        return None  # not a sequence: the vector check names that
+    for item in items:
+        try:
+            use(item)
+        except (TypeError, ValueError):
+            return item
+    return None
+
+
 def _check_ground_truth(exercise, title, image_name, ground_truth, selected):
     examples, _ = example_set()
     row = examples.df.loc[examples.df["Image"] == image_name].iloc[0]
@@ -307,6 +334,13 @@ def _check_ground_truth(exercise, title, image_name, ground_truth, selected):
         return exercise.check(f"{title}: ground truth", False, expected, None,
                               "pass ground_truth: df[df['Image'] == img][label].iloc[0] for "
                               "each selected label")  # fmt: skip
+    unusable = _unusable(ground_truth, bool)
+    if unusable is not None:
+        return exercise.check(f"{title}: ground truth", False, "one 0/1 value per label",
+                              f"{type(unusable).__name__} of {np.size(unusable)} value(s)",
+                              "df[df['Image'] == img][label] is a one-row Series, which has no "
+                              "single truth value (show_gradcam asks `if truth:`): take its "
+                              "value with .iloc[0]")  # fmt: skip
     got = _as_vector(ground_truth, len(selected))
     passed = got is not None and got.tolist() == expected
     return exercise.check(f"{title}: ground truth", passed, expected,
@@ -342,7 +376,7 @@ def _check_maps(exercise, title, image_name, cams, selected, layer_name):
 
 
 def compute_gradcam_test(fn) -> bool:
-    """Grade Exercise 2, ``compute_gradcam(model, img, mean, std, data_dir, df, labels,
+    """Grade Exercise 2.2, ``compute_gradcam(model, img, mean, std, data_dir, df, labels,
     selected_labels, layer_name)``, which must call ``show_gradcam`` once with the right
     labels, probabilities, ground truth and maps, and return its figure.
 
@@ -361,10 +395,15 @@ def compute_gradcam_test(fn) -> bool:
                 replaced_global(exercise.fn, "show_gradcam", recorder),
                 replaced_global(exercise.fn, "grad_cam", grad_cam),
             ):
-                returned = exercise.call(
-                    model, image_name, metadata["mean"], metadata["std"], examples.directory,
-                    examples.df.copy(), list(LABELS), list(selected), layer_name,
-                )  # fmt: skip
+                try:
+                    returned = exercise.call(
+                        model, image_name, metadata["mean"], metadata["std"], examples.directory,
+                        examples.df.copy(), list(LABELS), list(selected), layer_name,
+                    )  # fmt: skip
+                except StudentCrash as crash:
+                    size = model.inputs[0].shape[1]
+                    crash.hint = compute_gradcam_crash_hint(crash.error, image_name, size)
+                    raise
             calls = recorder.calls
             once = len(calls) == 1
             hint = "build the lists, then return show_gradcam(...) once for all labels"

@@ -18,7 +18,13 @@ from functools import cache
 
 import numpy as np
 
-from medinterp.grading.feedback import Exercise, brief, replaced_global, run_exercise
+from medinterp.grading.feedback import (
+    Exercise,
+    StudentCrash,
+    brief,
+    replaced_global,
+    run_exercise,
+)
 from medinterp.grading.xray_cases import (
     NONSQUARE_LABELS,
     CamCase,
@@ -26,6 +32,7 @@ from medinterp.grading.xray_cases import (
     case_image,
     case_model,
 )
+from medinterp.grading.xray_crashes import tape_crash_hint, tape_mistake
 from medinterp.labels import LABELS
 
 __all__ = ["get_gradients_test", "get_hook_test", "reference_hook"]
@@ -110,7 +117,7 @@ def _hook_outputs_hint(first, second, case, activations, predictions) -> str:
 
 
 def get_hook_test(fn) -> bool:
-    """Grade ``get_hook(model, layer_name)``: a Keras model from the model's inputs to
+    """Grade Exercise 1.1, ``get_hook(model, layer_name)``: a Keras model from the model's inputs to
     ``[layer activations, predictions]``.
 
     Returns True when every check passed; never raises for the student's function.
@@ -197,7 +204,7 @@ def _gradient_hint(got: np.ndarray, case: CamCase, expected: np.ndarray, full: b
 
 
 def get_gradients_test(fn) -> bool:
-    """Grade ``get_gradients(model, image, category_index, layer_name)``: the gradient of
+    """Grade Exercise 1.2, ``get_gradients(model, image, category_index, layer_name)``: the gradient of
     one class score with respect to the layer's activations, shape ``(1, h, w, channels)``.
 
     Returns True when every check passed; never raises for the student's function.
@@ -206,15 +213,19 @@ def get_gradients_test(fn) -> bool:
     def body(exercise: Exercise) -> None:
         mismatches = 0
         for case in GRADIENT_CASES:
-            with replaced_global(exercise.fn, "get_hook", reference_hook):
-                got = exercise.call(
-                    case_model(case), np.array(case_image(case)), case.class_index, case.layer_name
-                )
+            try:
+                with replaced_global(exercise.fn, "get_hook", reference_hook):
+                    got = exercise.call(
+                        case_model(case), np.array(case_image(case)), case.class_index,
+                        case.layer_name,
+                    )  # fmt: skip
+            except StudentCrash as crash:
+                crash.hint = tape_crash_hint(exercise.fn, crash.error)
+                raise
             expected = activations_and_gradients(case)[1][:1]
             if got is None:
                 exercise.check(f"{case.title}: returns the gradient", False, expected.shape, None,
-                               "tape.gradient gives None when the tape did not record the "
-                               "computation: call the hook inside the with block")  # fmt: skip
+                               tape_mistake(exercise.fn))  # fmt: skip
                 continue
             array = _to_array(got)
             if array is None:

@@ -31,10 +31,25 @@ class XrayExplorer(Explorer):
         ``standard`` one and the ``shortcut`` one (trained where chest drains follow
         Pneumothorax; loaded when first chosen).
     dataset : medinterp.examples.ExampleSet, optional
-        Default: the shipped example phantoms (with ground-truth masks). The "Chest drain"
-        toggle needs them: it re-renders the same patient from the phantom stream.
+        Default: the shipped example phantoms (with ground-truth masks); for a folder of
+        your own, ``load_example_set(folder)``.
     layer_name : str, optional
         Default: the model's last conv layer.
+    drain : bool, optional
+        Show the "Chest drain" toggle, which re-renders the same patient with a drain (the
+        shipped phantoms only). Default: shown when comparing the two shipped models (no
+        ``model`` given), the shortcut lesson it belongs to.
+
+    Only the controls a notebook uses are shown: the model toggle when there is a choice,
+    the drain toggle when asked for.
+
+    Raises
+    ------
+    TypeError
+        ``dataset`` is not an ``ExampleSet`` (a path, for instance).
+    ValueError
+        ``layer_name`` is not a conv layer of the model, or ``drain=True`` on a dataset that
+        is not the shipped phantoms.
 
     Attributes
     ----------
@@ -45,12 +60,20 @@ class XrayExplorer(Explorer):
         mask), ``error``.
     """
 
-    def __init__(self, model=None, dataset=None, layer_name=None):
-        from medinterp.examples import examples_dir, load_example_set
+    def __init__(self, model=None, dataset=None, layer_name=None, drain=None):
+        from medinterp.examples import ExampleSet, examples_dir, load_example_set
         from medinterp.gradcam import conv_layer_names, last_conv_layer
         from medinterp.xray import load_xray_model
 
         super().__init__()
+        if dataset is not None and not isinstance(dataset, ExampleSet):
+            raise TypeError(
+                "dataset must be a medinterp.examples.ExampleSet, e.g. load_example_set() or "
+                f"load_example_set(folder) for a folder of your own; got {type(dataset).__name__}"
+                + (f" {dataset!r}" if isinstance(dataset, str) else "")
+            )
+        if drain is not None and not isinstance(drain, bool):
+            raise TypeError(f"drain must be True, False or None, got {drain!r}")
         if model is None:
             self._models = {"standard": load_xray_model()}
             names = list(MODEL_VARIANTS)
@@ -65,6 +88,12 @@ class XrayExplorer(Explorer):
             raise ValueError(f"Unknown layer {layer_name!r}. Valid conv layer names: {layers}")
         # Only the shipped set is known to come from the example phantom stream.
         self._rerenderable = self.dataset.directory.resolve() == examples_dir().resolve()
+        if drain and not self._rerenderable:
+            raise ValueError(
+                "drain=True needs the shipped example phantoms (dataset=None): only they can be "
+                "re-rendered with a chest drain"
+            )
+        show_drain = drain if drain is not None else model is None and self._rerenderable
         self._cache: dict = {}
         self._drained: dict = {}
 
@@ -77,9 +106,8 @@ class XrayExplorer(Explorer):
             options=names, value=names[0], description="Model", disabled=len(names) == 1
         )
         self.drain = w.Checkbox(
-            value=False, description="Chest drain", indent=False,
-            disabled=not self._rerenderable,
-        )  # fmt: skip
+            value=False, description="Chest drain", indent=False, disabled=not show_drain
+        )
         self.checkboxes = {
             label: w.Checkbox(value=False, description=label, indent=False) for label in LABELS
         }
@@ -94,11 +122,14 @@ class XrayExplorer(Explorer):
             list(self.checkboxes.values()),
             layout=w.Layout(grid_template_columns="repeat(5, 170px)"),
         )
-        controls = w.VBox(
-            [w.HBox([self.image_picker, self.layer_picker]),
-             w.HBox([self.model_picker, self.drain]), grid,
-             w.HBox([self.opacity, self.show_mask])]
-        )  # fmt: skip
+        # A control the notebook does not use is left out, not shown disabled.
+        rows = [w.HBox([self.image_picker, self.layer_picker])]
+        choices = [self.model_picker] if len(names) > 1 else []
+        if show_drain:
+            choices.append(self.drain)
+        if choices:
+            rows.append(w.HBox(choices))
+        controls = w.VBox([*rows, grid, w.HBox([self.opacity, self.show_mask])])
         self.widget = w.VBox([controls, self.message, self.images, self.bars])
         self.widget.add_class("medinterp-xray-explorer")
         self._preselecting = False

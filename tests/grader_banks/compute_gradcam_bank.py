@@ -141,8 +141,33 @@ def package_gradcam_engine(
     return show_gradcam(image[0], cams, probabilities, selected_labels, ground_truth)
 
 
+def string_folder(model, img, mean, std, data_dir, df, labels, selected_labels, layer_name="relu"):
+    """The course's string concatenation, on a folder turned into a string first."""
+    size = model.inputs[0].shape[1]
+    image = load_image_normalize(str(data_dir) + os.sep + img, mean, std, H=size, W=size)
+    predictions = model.predict(image, verbose=0)
+    cams = [grad_cam(model, image, labels.index(label), layer_name) for label in selected_labels]
+    probabilities = [predictions[0, labels.index(label)] for label in selected_labels]
+    ground_truth = [df[df["Image"] == img][label].item() for label in selected_labels]
+    return show_gradcam(image[0], cams, probabilities, selected_labels, ground_truth)
+
+
+def one_row_frame(model, img, mean, std, data_dir, df, labels, selected_labels, layer_name="relu"):
+    size = model.inputs[0].shape[1]
+    image = load_image_normalize(data_dir / img, mean, std, H=size, W=size)
+    predictions = model.predict(image, verbose=0).ravel()
+    row = df[df["Image"] == img].iloc[0]
+    indices = [labels.index(label) for label in selected_labels]
+    return show_gradcam(
+        image[0], [grad_cam(model, image, j, layer_name) for j in indices],
+        list(predictions[indices]), selected_labels, list(row[list(selected_labels)]),
+    )  # fmt: skip
+
+
 CORRECT = [
     course_style,
+    string_folder,
+    one_row_frame,
     loop_and_append,
     keyword_call,
     calls_the_model,
@@ -236,11 +261,42 @@ def one_map_for_all(
     return show_gradcam(image[0], cams, probabilities, selected_labels, ground_truth)
 
 
+def _course_with(path=None, size=True, truth=None, probability=None):
+    def compute_gradcam(
+        model, img, mean, std, data_dir, df, labels, selected_labels, layer_name="relu"
+    ):
+        side = {"H": _size(model), "W": _size(model)} if size else {}
+        where = path(data_dir, img) if path else os.path.join(data_dir, img)
+        image = load_image_normalize(where, mean, std, **side)
+        predictions = model.predict(image, verbose=0)
+        cams = [grad_cam(model, image, labels.index(s), layer_name) for s in selected_labels]
+        pick = probability or (lambda p, j: p[0][j])
+        probabilities = [pick(predictions, labels.index(s)) for s in selected_labels]
+        read = truth or (lambda rows, s: rows[s].iloc[0])
+        ground_truth = [read(df[df["Image"] == img], s) for s in selected_labels]
+        return show_gradcam(image[0], cams, probabilities, selected_labels, ground_truth)
+
+    return compute_gradcam
+
+
+ground_truth_series = _course_with(truth=lambda rows, s: rows[s])
+ground_truth_one_row_frames = _course_with(truth=lambda rows, s: rows[[s]])
+probability_columns = _course_with(probability=lambda p, j: p[:, j])
+default_size = _course_with(size=False)
+path_plus_string = _course_with(path=lambda folder, img: folder + img)
+string_without_separator = _course_with(path=lambda folder, img: str(folder) + img)
+
 for _name, _function in list(globals().items()):
     if callable(_function) and getattr(_function, "__name__", "") == "compute_gradcam":
         _function.__name__ = _name  # name each variant for the reports
 
 WRONG = {
+    ground_truth_series: ("ground truth", "one-row Series"),
+    ground_truth_one_row_frames: ("ground truth", ".iloc[0]"),
+    probability_columns: ("labels and probabilities", "not a column predictions[:, j]"),
+    default_size: ("crashed", "pass H=size, W=size"),
+    path_plus_string: ("crashed", "data_dir is a pathlib.Path"),
+    string_without_separator: ("crashed", "lost its separator"),
     not_normalised: ("labels and probabilities", "normalise the image"),
     uses_load_image: ("labels and probabilities", "normalise the image"),
     indexes_by_position: ("labels and probabilities", "labels.index(label)"),

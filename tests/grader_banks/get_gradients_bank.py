@@ -83,8 +83,32 @@ def float64_copy(model, image, category_index, layer_name):
     return tape.gradient(score, activations).numpy().astype(np.float64)
 
 
+def gradient_inside_block(model, image, category_index, layer_name):
+    hook = get_hook(model, layer_name)
+    with tf.GradientTape() as tape:
+        activations, predictions = hook(image)
+        score = predictions[:, category_index]
+        gradient = tape.gradient(score, activations)  # works inside the block too
+    return gradient
+
+
+def score_by_helper(model, image, category_index, layer_name):
+    hook = get_hook(model, layer_name)
+
+    def class_score(outputs):
+        return outputs[:, category_index]
+
+    with tf.GradientTape() as tape:
+        outputs = hook(image)
+        activations = outputs[0]
+        score = class_score(outputs[1])
+    return tape.gradient(score, activations)
+
+
 CORRECT = [
     course_style,
+    gradient_inside_block,
+    score_by_helper,
     package_hook_numpy,
     inline_model,
     persistent_tape,
@@ -145,6 +169,45 @@ def hook_outside_tape(model, image, category_index, layer_name):
     return tape.gradient(score, activations)
 
 
+def score_outside_tape(model, image, category_index, layer_name):
+    hook = get_hook(model, layer_name)
+    with tf.GradientTape() as tape:
+        activations, predictions = hook(image)
+    score = predictions[:, category_index]
+    return tape.gradient(score, activations)
+
+
+def score_in_gradient_call(model, image, category_index, layer_name):
+    hook = get_hook(model, layer_name)
+    with tf.GradientTape() as tape:
+        activations, predictions = hook(image)
+    return tape.gradient(predictions[:, category_index], activations)
+
+
+def predict_inside_tape(model, image, category_index, layer_name):
+    hook = get_hook(model, layer_name)
+    with tf.GradientTape() as tape:
+        activations, predictions = hook.predict(image, verbose=0)
+        score = predictions[:, category_index]
+    return tape.gradient(score, activations)
+
+
+def numpy_inside_tape(model, image, category_index, layer_name):
+    hook = get_hook(model, layer_name)
+    with tf.GradientTape() as tape:
+        activations, predictions = hook(image)
+        score = predictions.numpy()[:, category_index]
+    return tape.gradient(score, activations)
+
+
+def forgets_return(model, image, category_index, layer_name):
+    hook = get_hook(model, layer_name)
+    with tf.GradientTape() as tape:
+        activations, predictions = hook(image)
+        score = predictions[:, category_index]
+    tape.gradient(score, activations)
+
+
 def returns_activations(model, image, category_index, layer_name):
     activations, _ = get_hook(model, layer_name)(image)
     return activations
@@ -170,7 +233,12 @@ WRONG = {
     pooled_weights: ("gradient of the class score", "not its mean over positions"),
     hard_coded_layer: ("layer bn: gradient of the class score", "use the layer_name argument"),
     negated: ("gradient of the class score", "the sign is flipped"),
-    hook_outside_tape: ("returns the gradient", "inside the with block"),
+    hook_outside_tape: ("returns the gradient", "call the hook inside the with block"),
+    score_outside_tape: ("returns the gradient", "the score was taken after it"),
+    score_in_gradient_call: ("returns the gradient", "the score was taken after it"),
+    predict_inside_tape: ("crashed", "hook.predict(...)"),
+    numpy_inside_tape: ("crashed", "Call the hook itself, hook(image)"),
+    forgets_return: ("returns the gradient", "end it with return"),
     returns_activations: ("gradient of the class score", "that is the layer's activations"),
     log_of_score: ("gradient of the class score", "scaled"),
     ignores_image: ("gradient of the class score", "hint('get_gradients')"),

@@ -132,8 +132,20 @@ def tensor_returned(input_model, image, category_index, layer_name):
     return tf.math.divide_no_nan(cam, tf.reduce_max(cam))
 
 
+def weights_with_batch_axis(input_model, image, category_index, layer_name):
+    """axis=(1, 2) is right while the batch axis is still there."""
+    hook = activation_model(input_model, layer_name)
+    with tf.GradientTape() as tape:
+        maps, outputs = hook(image)
+        score = outputs[:, category_index]
+    gradients = tape.gradient(score, maps).numpy()  # (1, h, w, c)
+    weights = np.mean(gradients, axis=(1, 2))  # (1, c)
+    return _finish(np.sum(maps[0].numpy() * weights, axis=-1), image)
+
+
 CORRECT = [
     course_style,
+    weights_with_batch_axis,
     original_course_order,
     hand_built_model,
     float64_numpy,
@@ -229,7 +241,34 @@ def divides_by_zero(input_model, image, category_index, layer_name):
     return cam / 0.0
 
 
+def weights_over_width_and_channels(input_model, image, category_index, layer_name):
+    maps, gradients = _hook_outputs(input_model, image, category_index, layer_name)
+    weights = np.mean(gradients, axis=(1, 2))  # (h,): the batch axis was already dropped
+    return _finish(np.sum(maps * weights, axis=-1), image)
+
+
+def score_after_tape(input_model, image, category_index, layer_name):
+    hook = activation_model(input_model, layer_name)
+    with tf.GradientTape() as tape:
+        maps, outputs = hook(image)
+    score = outputs[:, category_index]
+    gradients = tape.gradient(score, maps)[0].numpy()
+    return _finish((maps[0].numpy() * gradients.mean(axis=(0, 1))).sum(-1), image)
+
+
+def predict_in_tape(input_model, image, category_index, layer_name):
+    hook = activation_model(input_model, layer_name)
+    with tf.GradientTape() as tape:
+        maps, outputs = hook.predict(image, verbose=0)
+        score = outputs[:, category_index]
+    gradients = tape.gradient(score, maps)[0]
+    return _finish((maps[0] * gradients.mean(axis=(0, 1))).sum(-1), image)
+
+
 WRONG = {
+    weights_over_width_and_channels: ("crashed", "axis=(1, 2) of the (h, w, channels)"),
+    score_after_tape: ("crashed", "the score was taken after it"),
+    predict_in_tape: ("crashed", "hook.predict(...)"),
     no_relu: ("no negative values", "np.maximum(cam, 0)"),
     not_normalised: ("maximum is 1", "divide the map by its maximum"),
     wrong_class: ("matches GradCAM", "use category_index"),
