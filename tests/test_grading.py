@@ -22,6 +22,7 @@ TABULAR = (
     "permutation_importance_bank",
     "class_one_values_bank",
     "subgroup_auc_bank",
+    "harrell_c_bank",
 )
 XRAY = ("grad_cam_bank", "compute_gradcam_bank", "get_hook_bank", "get_gradients_bank")
 
