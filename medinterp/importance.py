@@ -343,7 +343,8 @@ def drop_column_importance(
     baseline = performance(every, "the model fitted on every column")
     importances = {}
     for name, indices in units:
-        kept = [column for j, column in enumerate(every) if j not in set(indices)]
+        dropped = set(indices)
+        kept = [column for j, column in enumerate(every) if j not in dropped]
         importances[name] = baseline - performance(kept, f"the model fitted without {name!r}")
     return pd.DataFrame([importances], index=["importance"])
 
