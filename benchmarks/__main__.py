@@ -19,6 +19,7 @@ from benchmarks import (
     bench_importance,
     bench_notebook,
     bench_phantoms,
+    bench_survival,
     bench_widgets,
 )
 from benchmarks.common import sections
@@ -27,11 +28,21 @@ SCRIPTS = {
     "gradcam": bench_gradcam,
     "importance": bench_importance,
     "cindex": bench_cindex,
+    "survival": bench_survival,
     "phantoms": bench_phantoms,
     "widgets": bench_widgets,
     "notebook": bench_notebook,
 }
-PACKAGES = ["tensorflow", "keras", "numpy", "scikit-learn", "shap", "lifelines", "pandas"]
+PACKAGES = [
+    "tensorflow",
+    "keras",
+    "numpy",
+    "scikit-learn",
+    "shap",
+    "lifelines",
+    "pandas",
+    "scikit-survival",
+]
 
 
 def _format(value, unit):

@@ -28,6 +28,7 @@ __all__ = [
     "fetch",
     "load_nhanes",
     "load_nhanes_raw",
+    "load_nhanes_survival",
     "RemoteFile",
     "REGISTRY",
     "NIH_SAMPLE_IMAGES",
@@ -293,6 +294,51 @@ def load_nhanes(
             f"{deaths.min():.2f} and {deaths.max():.2f}"
         )
     return tuple(train_test_split(X, label, test_size=test_size, random_state=random_state))
+
+
+def load_nhanes_survival(
+    test_size: float = 0.2, random_state: int = 10
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, pd.Series, pd.Series]:
+    """NHANES I as survival data: every person's follow-up time and whether they died.
+
+    :func:`load_nhanes` turns follow-up into "died within 10 years" and must drop everyone
+    censored before 10 years (their label is unknown). Survival analysis keeps them: a
+    person alive at their last contact tells us they lived at least that long.
+
+    The recipe: drop the 382 rows with ``y == 0`` (no documented meaning, see
+    :func:`load_nhanes`), drop rows with any missing feature, then
+    ``train_test_split(test_size, random_state)``. Feature values are as published, sentinel
+    codes included (``Poverty index == 999``, ``Red blood cells`` 77.7 and 88.8), as in
+    :func:`load_nhanes`.
+
+    Parameters
+    ----------
+    test_size : float in (0, 1), default=0.2
+    random_state : int, default=10
+
+    Returns
+    -------
+    X_dev, X_test : pandas.DataFrame
+        The 18 features.
+    time_dev, time_test : pandas.Series of float, named ``time``
+        Years from the examination to death or to the last contact (``|y|``).
+    event_dev, event_test : pandas.Series of bool, named ``event``
+        True when the person died at ``time``; False when censored (alive at ``time``).
+    """
+    _check_number(test_size, "test_size")
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be a share strictly between 0 and 1, got {test_size}")
+    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
+        raise TypeError(f"random_state must be an integer, got {random_state!r}")
+    X, y = load_nhanes_raw()
+    keep = (y != 0) & X.notna().all(axis=1)
+    X, y = X[keep], y[keep]
+    time = y.abs().rename("time")
+    event = (y > 0).rename("event")
+    X_dev, X_test, time_dev, time_test, event_dev, event_test = train_test_split(
+        X, time, event, test_size=test_size, random_state=random_state
+    )
+    return X_dev, X_test, time_dev, time_test, event_dev, event_test
 
 
 def _check_number(value, name: str) -> None:

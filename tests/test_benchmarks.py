@@ -14,9 +14,13 @@ def test_smoke_run_writes_a_table(tmp_path, nhanes_dir):
     assert sum(m.startswith("c-index") and "lifelines" in m for m in measures) == 2
     assert sum(m.startswith("c-index") and "roc_auc_score" in m for m in measures) == 2
     assert sum("GradCAM" in m for m in measures) == 2
-    assert sum("permutation importance" in m for m in measures) == 5
+    assert sum(m.startswith("permutation importance") for m in measures) == 5
     assert sum("Explorer update" in m for m in measures) == 2
     assert sum("phantoms.generate" in m for m in measures) == 1
+    assert sum(m.startswith("Harrell's C") and "lifelines" in m for m in measures) == 2
+    assert sum(m.startswith("Harrell's C") and "scikit-survival" in m for m in measures) == 2
+    assert sum(m.startswith("grouped permutation importance") for m in measures) == 1
+    assert all(row.passed for row in rows if row.measure.startswith(("Harrell", "grouped")))
     assert all(row.ours > 0 for row in rows)
     assert all(row.passed for row in rows if row.measure.startswith("c-index"))  # equal values
     text = output.read_text()

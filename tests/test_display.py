@@ -11,7 +11,7 @@ import pytest
 from sklearn.utils import Bunch
 
 from medinterp.display.gradcam import mask_contour, overlay, show_gradcam
-from medinterp.display.importance import plot_importance
+from medinterp.display.importance import plot_feature_clustering, plot_importance
 from medinterp.display.shapley import plot_dependence, plot_force, plot_summary, plot_waterfall
 
 matplotlib.use("Agg")
@@ -197,3 +197,24 @@ def test_show_gradcam_names_a_ground_truth_that_does_not_fit(image_and_cam, caps
         assert "(present)" in figure.axes[1].get_title()
         matplotlib.pyplot.close(figure)
     assert "Ground truth: Mass" in capsys.readouterr().out
+
+
+def test_feature_clustering_draws_the_tree_and_the_blocks():
+    import pandas as pd
+
+    from medinterp.importance import spearman_clustering
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=100)
+    X = pd.DataFrame({"x": x, "noise": rng.normal(size=100), "copy of x": x})
+    figure = plot_feature_clustering(spearman_clustering(X), threshold=0.9)
+    tree, heat = figure.axes[:2]
+    labels = [t.get_text() for t in heat.get_yticklabels()]
+    assert sorted(labels) == ["copy of x", "noise", "x"]
+    # The two copies sit side by side: a block of rho = 1 off the diagonal.
+    rows = [labels.index("x"), labels.index("copy of x")]
+    assert abs(rows[0] - rows[1]) == 1
+    assert heat.images[0].get_array()[rows[0], rows[1]] == pytest.approx(1.0)
+    assert any(line.get_linestyle() == "--" for line in tree.get_lines())  # the cut
+    with pytest.raises(ValueError, match="spearman_clustering"):
+        plot_feature_clustering(Bunch(correlation=None))

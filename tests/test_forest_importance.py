@@ -245,3 +245,72 @@ def test_nhanes_importances_equal_the_stacked_path(nhanes_split, nhanes_model):
     assert fast.feature_names == list(X_test.columns)
     # Age matters most in the course's forest; the check guards against an all-zero result.
     assert fast.feature_names[int(np.argmax(fast.importances_mean))] == "Age"
+
+
+# --- groups of features permuted together ---------------------------------------------------
+
+
+def permuted_group_copy(values, feature_indices, order):
+    copy = values.copy()
+    copy[:, feature_indices] = values[order][:, feature_indices]
+    return copy
+
+
+@pytest.mark.parametrize(
+    "group", [["signal", "tied"], ["signal", "binary", "noise"], ["constant", "noise"]]
+)
+def test_group_probabilities_are_predict_probas(synthetic, group):
+    X, _, forest = synthetic
+    values = X.to_numpy(dtype=float)
+    indices = [list(X.columns).index(c) for c in group]
+    predictor = ForestPermutationPredictor(forest, values)
+    rng = np.random.default_rng(5)
+    orders = [rng.permutation(len(X)) for _ in range(4)]
+    got = predictor.permuted_group_probabilities(indices, orders)
+    for k, order in enumerate(orders):
+        frame = pd.DataFrame(permuted_group_copy(values, indices, order), columns=X.columns)
+        np.testing.assert_array_equal(got[k], forest.predict_proba(frame)[:, 1])
+    # Only the pairs that split on the group are walked again.
+    assert predictor.n_tree_evaluations <= predictor.n_tree_evaluations_stacked
+    if "constant" in group:
+        assert predictor.n_tree_evaluations < predictor.n_tree_evaluations_stacked
+
+
+def test_group_probabilities_follow_missing_values():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(400, 3)), columns=["a", "b", "c"])
+    X.loc[rng.random(400) < 0.2, "a"] = np.nan
+    y = ((X["a"].fillna(1) + X["b"]) > 0.3).astype(int)
+    forest = RandomForestClassifier(n_estimators=20, max_depth=5, random_state=0).fit(X, y)
+    values = X.to_numpy(dtype=float)
+    predictor = ForestPermutationPredictor(forest, values)
+    orders = [rng.permutation(len(X)) for _ in range(3)]
+    got = predictor.permuted_group_probabilities([0, 1], orders)
+    for k, order in enumerate(orders):
+        frame = pd.DataFrame(permuted_group_copy(values, [0, 1], order), columns=X.columns)
+        np.testing.assert_array_equal(got[k], forest.predict_proba(frame)[:, 1])
+
+
+def test_a_group_of_one_is_the_one_feature_path(synthetic):
+    X, _, forest = synthetic
+    predictor = ForestPermutationPredictor(forest, X.to_numpy(dtype=float))
+    orders = [np.random.default_rng(1).permutation(len(X))]
+    np.testing.assert_array_equal(
+        predictor.permuted_group_probabilities([0], orders),
+        predictor.permuted_probabilities(0, orders),
+    )
+
+
+def test_grouped_importance_fast_path_equals_stacked(synthetic):
+    from medinterp.importance import grouped_permutation_importance
+
+    X, y, forest = synthetic
+    groups = {"informative": ["signal", "tied", "binary"], "unused": ["constant"]}
+    fast = grouped_permutation_importance(X, y, forest, cindex, groups, 6, random_state=2)
+    model = OpaqueModel(forest)
+    stacked = grouped_permutation_importance(X, y, model, cindex, groups, 6, random_state=2)
+    assert model.calls > 0
+    pd.testing.assert_frame_equal(fast, stacked, check_exact=True)
+    # The column no tree reads costs nothing, exactly; the informative group a lot.
+    assert fast.loc["importance", "unused"] == 0.0
+    assert fast.loc["importance", "informative"] > 0.2

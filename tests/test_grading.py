@@ -22,6 +22,7 @@ TABULAR = (
     "permutation_importance_bank",
     "class_one_values_bank",
     "subgroup_auc_bank",
+    "harrell_c_bank",
 )
 XRAY = ("grad_cam_bank", "compute_gradcam_bank", "get_hook_bank", "get_gradients_bank")
 
@@ -373,7 +374,7 @@ def test_every_graded_exercise_has_hints():
     from medinterp.grading.hints import hints
 
     for name in ("get_hook", "get_gradients", "grad_cam", "compute_gradcam", "permute_feature",
-                 "permutation_importance"):  # fmt: skip
+                 "permutation_importance", "harrell_c"):  # fmt: skip
         assert len(hints()[name]) >= 2, name
 
 

@@ -25,6 +25,7 @@ COURSE_EXERCISES = [
     ("05_permutation_importance", "permutation_importance", "UNQ_C4",
      ["baseline_performance = metric("]),
     ("06_shap", "class_one_values", "UNQ_C7", ["np.asarray(raw)[:, :, 1]"]),
+    ("08_importance_pitfalls", "harrell_c", "UNQ_C10", ["i_first = event[i] and"]),
 ]  # fmt: skip
 GRADER = re.compile(r"\b(\w+_test)\(")
 
@@ -40,7 +41,8 @@ def _student(solution: Path) -> Path:
 def test_the_series_is_there_and_the_single_notebook_is_retired():
     names = _ids(SOLUTIONS)
     for name in ("01_hooks_and_gradients", "02_gradcam", "03_checking_gradcam",
-                 "04_shortcut_learning", "05_permutation_importance", "06_shap"):  # fmt: skip
+                 "04_shortcut_learning", "05_permutation_importance", "06_shap",
+                 "08_importance_pitfalls"):  # fmt: skip
         assert name in names
     assert not (STUDENTS / "model_interpretation.ipynb").exists()
     assert not (SOURCE / "model_interpretation_solution.ipynb").exists()

@@ -173,6 +173,46 @@ def test_importance_explorer_runs(nhanes_split, nhanes_model):
     assert [t.get_text() for t in axis.get_yticklabels()][-1] == "Age"
 
 
+@pytest.mark.slow
+def test_importance_explorer_grouping_moves_the_bars(nhanes_split, nhanes_model):
+    """Blood pressure's and iron's single bars are split between correlated features; the
+    grouped bars hold them together, and switching the grouping redraws at once."""
+    _, X_test, _, y_test = nhanes_split
+    groups = {
+        "Age": ["Age"],  # first, as in X: the same first permutations as alone
+        "blood pressure": ["Systolic BP", "Diastolic BP", "Pulse pressure"],
+        "iron": ["TS", "Serum Iron", "TIBC"],
+    }
+    explorer = ImportanceExplorer(X_test, y_test, nhanes_model, groups=groups)
+    explorer.num_samples.value = 5
+    explorer.run_button.click()
+    single = explorer.state["result"]
+    assert explorer.state["grouping"] == "single features" and len(single.feature_names) == 18
+    explorer.grouping.value = "correlated groups"  # no click: the switch runs
+    assert explorer.state["error"] is None and explorer.state["grouping"] == "correlated groups"
+    grouped = explorer.state["result"]
+    assert grouped.feature_names == ["Age", "blood pressure", "iron"]
+    assert [t.get_text() for t in explorer.state["figure"].axes[0].get_yticklabels()] == [
+        "iron",
+        "blood pressure",
+        "Age",
+    ]
+    means = dict(zip(single.feature_names, single.importances_mean, strict=True))
+    blood = dict(zip(grouped.feature_names, grouped.importances_mean, strict=True))
+    assert blood["blood pressure"] > max(means[c] for c in groups["blood pressure"])
+    assert blood["Age"] == means["Age"]  # same seed, same first permutations
+    explorer.grouping.value = "single features"
+    assert len(explorer.state["result"].feature_names) == 18
+
+
+def test_importance_explorer_default_groups_are_the_correlated_ones(nhanes_split, nhanes_model):
+    _, X_test, _, y_test = nhanes_split
+    explorer = ImportanceExplorer(X_test, y_test, nhanes_model)
+    grouped = [members for members in explorer.groups.values() if len(members) > 1]
+    assert ["Serum Iron", "TS"] in [sorted(g) for g in grouped]
+    assert sorted(sum(explorer.groups.values(), [])) == sorted(X_test.columns)
+
+
 def test_importance_explorer_metrics_disagree(nhanes_split, nhanes_model):
     """The two metrics offered must be able to give different numbers (ROC AUC never did:
     for a 0/1 label it equals the c-index)."""

@@ -13,6 +13,7 @@ Modules: :mod:`~medinterp.grading.feedback` (the shared feedback framework),
 :mod:`~medinterp.grading.importance_exercises` (``permute_feature``,
 ``permutation_importance``), :mod:`~medinterp.grading.shap_exercises`
 (``class_one_values``), :mod:`~medinterp.grading.subgroup_exercises` (``subgroup_auc``),
+:mod:`~medinterp.grading.survival_exercises` (``harrell_c``),
 :mod:`~medinterp.grading.hints` (hints, read from ``hints.json``),
 :mod:`~medinterp.grading.xray_crashes` (the mistakes behind the X-ray exercises' crashes).
 """
@@ -27,6 +28,7 @@ from medinterp.grading.importance_exercises import (
 )
 from medinterp.grading.shap_exercises import class_one_values_test
 from medinterp.grading.subgroup_exercises import subgroup_auc_test
+from medinterp.grading.survival_exercises import harrell_c_test
 
 __all__ = [
     "FAIL",
@@ -36,6 +38,7 @@ __all__ = [
     "get_gradients_test",
     "get_hook_test",
     "grad_cam_test",
+    "harrell_c_test",
     "hint",
     "permutation_importance_test",
     "permute_feature_test",

@@ -125,7 +125,7 @@ class ShapExplorer(Explorer):
 
 
 class ImportanceExplorer(Explorer):
-    """Permutation importance on demand, with error bars.
+    """Permutation importance on demand, with error bars, of single features or of groups.
 
     Parameters
     ----------
@@ -133,17 +133,24 @@ class ImportanceExplorer(Explorer):
         Default: the NHANES test set.
     model : optional
         Default: the NHANES forest.
+    groups : dict of str to list of str, optional
+        The groups offered by "correlated groups", permuted together
+        (:func:`medinterp.importance.grouped_permutation_importance`). Default:
+        :func:`medinterp.importance.correlated_groups` of ``X`` at ``|rho| >= 0.5``.
 
     Attributes
     ----------
     state : dict
-        ``metric``, ``num_samples``, ``result`` (the full result with every sample),
-        ``figure``, ``error``.
+        ``metric``, ``num_samples``, ``grouping`` ("single features" or "correlated
+        groups"), ``result`` (the full result with every sample), ``figure``, ``error``.
     """
 
-    def __init__(self, X=None, y=None, model=None):
+    GROUPINGS = ("single features", "correlated groups")
+
+    def __init__(self, X=None, y=None, model=None, groups=None):
         from sklearn.metrics import average_precision_score
 
+        from medinterp.importance import correlated_groups
         from medinterp.metrics import cindex
         from medinterp.models import check_features
 
@@ -160,6 +167,7 @@ class ImportanceExplorer(Explorer):
         if len(y) != len(X):
             raise ValueError(f"X and y have different lengths: {len(X)} and {len(y)}")
         self.X, self.y, self.model = X, y, model
+        self.groups = correlated_groups(X, 0.5) if groups is None else groups
         # For a 0/1 label the c-index equals ROC AUC; average precision weighs the ranking of
         # the deaths more and so can rank features differently.
         self.metrics = {"c-index": cindex, "average precision": average_precision_score}
@@ -167,29 +175,34 @@ class ImportanceExplorer(Explorer):
         self.num_samples = w.IntSlider(
             value=20, min=5, max=100, step=5, description="Samples", continuous_update=False
         )
+        self.grouping = w.ToggleButtons(options=list(self.GROUPINGS), value=self.GROUPINGS[0])
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.progress = w.Output()
         self.chart = w.Image(format="png", layout=w.Layout(width="560px"))
         self.widget = w.VBox(
-            [w.HBox([self.metric, self.num_samples, self.run_button]), self.message,
-             self.progress, self.chart]
+            [w.HBox([self.metric, self.num_samples, self.run_button]), self.grouping,
+             self.message, self.progress, self.chart]
         )  # fmt: skip
         self.widget.add_class("medinterp-importance-explorer")
         self.run_button.on_click(self._guarded(self.run))
+        # Switching the grouping redraws the bars at once: the point is to see them move.
+        self.grouping.observe(self._guarded(self.run), names="value")
 
     def run(self):
         from medinterp.display.importance import plot_importance
         from medinterp.importance import permutation_importance_details
 
+        grouped = self.grouping.value == "correlated groups"
         with self.progress:  # the tqdm.auto bar draws itself here
             clear_output(wait=True)
             result = permutation_importance_details(
                 self.X, self.y, self.model, self.metrics[self.metric.value],
                 num_samples=self.num_samples.value, random_state=0, progress=True,
+                groups=self.groups if grouped else None,
             )  # fmt: skip
         figure = plot_importance(result, self.metric.value)
         self.chart.value = figure_png(figure)
         self.state.update(
-            metric=self.metric.value, num_samples=self.num_samples.value, result=result,
-            figure=figure,
+            metric=self.metric.value, num_samples=self.num_samples.value,
+            grouping=self.grouping.value, result=result, figure=figure,
         )  # fmt: skip
