@@ -344,6 +344,11 @@ POLICY_EXERCISES = {
     "get_gradients": "01_hooks_and_gradients",
     "grad_cam": "02_gradcam",
     "compute_gradcam": "02_gradcam",
+    "subgroup_auc": "04_shortcut_learning",
+    "permute_feature": "05_permutation_importance",
+    "permutation_importance": "05_permutation_importance",
+    "class_one_values": "06_shap",
+    "harrell_c": "08_importance_pitfalls",
 }
 
 

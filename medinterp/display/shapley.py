@@ -134,5 +134,26 @@ def plot_dependence(
     # shap adds its colorbar to the current figure: make it the one that holds ax.
     plt.figure(ax.figure.number)
     shap.dependence_plot(feature, shap_values, X, interaction_index=interaction, ax=ax, show=False)
+    _one_tick_per_level(ax, X)
     plt.close(ax.figure)
     return ax.figure
+
+
+def _one_tick_per_level(ax, X: pd.DataFrame) -> None:
+    """Label a colour bar for a feature with a few integer levels (Sex: 1, 2) one tick per level.
+
+    shap colours such a feature in one band per level but keeps a continuous bar's ticks, so
+    a two-level Sex gets a tick at 1.5, a value nobody has. The bands split [low, high] into
+    ``high - low + 1`` equal parts; each level's tick goes to the middle of its band.
+    """
+    colorbar = next((c.colorbar for c in ax.collections if getattr(c, "colorbar", None)), None)
+    if colorbar is None or colorbar.ax.get_ylabel() not in X.columns:
+        return
+    values = X[colorbar.ax.get_ylabel()].dropna().to_numpy(dtype=float)
+    low, high = (values.min(), values.max()) if len(values) else (0.0, 0.0)
+    if not (np.all(values % 1 == 0) and 0 < high - low < 10):
+        return
+    levels = np.arange(low, high + 1)
+    width = (high - low) / len(levels)
+    colorbar.set_ticks(low + (np.arange(len(levels)) + 0.5) * width,
+                       labels=[f"{level:g}" for level in levels])  # fmt: skip

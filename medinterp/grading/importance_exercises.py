@@ -4,7 +4,9 @@ They check behaviour, not one example:
 
 - ``permute_feature`` runs on a frame whose index is not ``0..n-1`` and whose values are not
   their positions, twice, and the permutation must be random: not the original order, not a
-  sort, not a cyclic shift or a reversal, and different at each call.
+  sort, not a cyclic shift or a reversal, and different at each call. Two mistakes the index
+  exposes are named: a shuffled Series assigned back (pandas realigns it on the index, so
+  nothing moves) and ``df.loc[permutation, feature]`` (positions used as index labels).
 - ``permutation_importance`` runs on a noisy, non-separable test set (baseline c-index well
   below 1) with a model and a metric that record every call. From what was scored, the
   grader recomputes ``baseline - mean(permuted)`` for the student's own permutations and
@@ -12,7 +14,8 @@ They check behaviour, not one example:
   values of ``num_samples``, see that the permutations differ, and name the usual mistakes
   (hard labels, the negative class, ``abs()``, a ratio, the mean of absolute drops). One
   feature is used by the model the wrong way round on the test set, so its importance is
-  reliably negative: the signed convention is tested.
+  reliably negative: the signed convention is tested. A model call on several copies stacked
+  into one table (``len(X)`` rows each) counts as one call per copy.
 
 Why this module is long: the two graders share the test frame, the recording model and
 metric, and the mistake catalogue that names what a wrong answer did; apart, each would
@@ -28,6 +31,7 @@ import pandas as pd
 
 from medinterp.grading.feedback import (
     Exercise,
+    StudentCrash,
     brief,
     numpy_random_state,
     replaced_global,
@@ -98,8 +102,30 @@ def _values_hint(column: pd.Series) -> str:
     return "the column must hold the same values as before, each once, only in another order"
 
 
+UNMOVED_HINT = (
+    "nothing moved. If you shuffled a Series (df[feature].iloc[permutation], "
+    ".sample(frac=1)), assigning it back realigned it on the index and undid the shuffle: "
+    "assign the values, df[feature].to_numpy()[permutation]"
+)
+LOC_HINT = (
+    "df.loc[permutation, feature] reads the permutation as index labels, and this frame's index "
+    "is not 0..n-1 (nor is X_test's): take positions from the values, "
+    "df[feature].to_numpy()[permutation]"
+)
+
+
+def _labels_for_positions(error: BaseException, df: pd.DataFrame) -> bool:
+    """Whether ``error`` is pandas' KeyError for positions looked up as ``df``'s index labels
+    ("None of [...] are in the [index]", "[...] not in index")."""
+    return (
+        isinstance(error, KeyError)
+        and "index" in str(error)
+        and not set(range(len(df))) <= set(df.index)
+    )
+
+
 def permute_feature_test(fn) -> bool:
-    """Grade Exercise 3, ``permute_feature(df, feature)``.
+    """Grade Exercise 5.1, ``permute_feature(df, feature)``.
 
     Returns True when every check passed; prints each check. Never raises for the student's
     function.
@@ -108,10 +134,19 @@ def permute_feature_test(fn) -> bool:
     def body(exercise: Exercise) -> None:
         original = _feature_frame()
         given = [original.copy() for _ in range(3)]  # a fresh frame per call
-        with numpy_random_state(_SEED):
-            first = exercise.call(given[0], "age")
-            second = exercise.call(given[1], "age")
-            other = exercise.call(given[2], "bmi")
+        try:
+            with numpy_random_state(_SEED):
+                first = exercise.call(given[0], "age")
+                second = exercise.call(given[1], "age")
+                other = exercise.call(given[2], "bmi")
+        except StudentCrash as crash:
+            if not _labels_for_positions(crash.error, original):
+                raise
+            exercise.check("selects the rows by position", False,
+                           "positions 0..n-1 applied to the column's values",
+                           "KeyError: the positions looked up as index labels",
+                           LOC_HINT)  # fmt: skip
+            return
         df = original
         if not exercise.check("returns a DataFrame", isinstance(first, pd.DataFrame),
                               "DataFrame", type(first).__name__,
@@ -145,9 +180,10 @@ def permute_feature_test(fn) -> bool:
                               "the same 30 values, reordered", brief(column.to_numpy()[:4]) + " ...",
                               _values_hint(column)):  # fmt: skip
             return
-        exercise.check("the feature's order changed", not np.array_equal(order, np.arange(len(df))),
-                       "a new order", "the original order",
-                       "shuffle the column's values (np.random.permutation)")  # fmt: skip
+        if not exercise.check("the feature's order changed",
+                              not np.array_equal(order, np.arange(len(df))),
+                              "a new order", "the original order", UNMOVED_HINT):  # fmt: skip
+            return
         monotone = np.all(np.diff(column.to_numpy()) > 0) or np.all(np.diff(column.to_numpy()) < 0)
         patterned = monotone or _is_shift_or_reversal(order)
         exercise.check("the new order is random (not sorted, shifted or reversed)", not patterned,
@@ -220,9 +256,22 @@ class _SpyModel:
         return getattr(self._model, name)
 
 
+def _per_copy(model_calls, n_rows):
+    """The model calls, with a call on several copies stacked into one table (a multiple of
+    ``n_rows`` rows) split into one call per copy of ``n_rows`` rows."""
+    for method, X_used, out in model_calls:
+        copies = len(X_used) // n_rows
+        if copies > 1 and len(X_used) == copies * n_rows and len(out) == len(X_used):
+            for start in range(0, len(X_used), n_rows):
+                yield method, X_used[start : start + n_rows], out[start : start + n_rows]
+        else:
+            yield method, X_used, out
+
+
 def _scored(metric_calls, model_calls, X_values):
     """For each metric call: (what was scored, the set of columns permuted, the score, a
     digest of the data predicted on)."""
+    model_calls = list(_per_copy(model_calls, len(X_values)))
     rows = []
     for scores, value in metric_calls:
         kind, permuted, digest = "unknown", None, None
@@ -304,7 +353,7 @@ def _diagnose_importances(got, expected, per_feature_scores, baseline):
 
 
 def permutation_importance_test(fn, cindex) -> bool:
-    """Grade Exercise 4, ``permutation_importance(X, y, model, metric, num_samples=100)``.
+    """Grade Exercise 5.2, ``permutation_importance(X, y, model, metric, num_samples=100)``.
 
     Parameters
     ----------
@@ -328,7 +377,7 @@ def permutation_importance_test(fn, cindex) -> bool:
     def body(exercise: Exercise) -> None:
         model, X, y = _importance_problem()
         X_values = X.to_numpy(dtype=float)
-        runs, unchanged = [], True
+        runs, unchanged, stacked = [], True, False
         for num_samples in _SAMPLE_COUNTS:
             model_calls, metric_calls = [], []
 
@@ -347,6 +396,7 @@ def permutation_importance_test(fn, cindex) -> bool:
                     X_given, y_given, _SpyModel(model, model_calls), metric, num_samples=num_samples
                 )
             unchanged &= X_given.equals(X) and y_given.equals(y)
+            stacked |= any(len(X_used) > len(X) for _, X_used, _ in model_calls)
             runs.append((num_samples, result, _scored(metric_calls, model_calls, X_values)))
             if not isinstance(result, pd.DataFrame):
                 break
@@ -370,6 +420,11 @@ def permutation_importance_test(fn, cindex) -> bool:
             "negative": "take column 1 of predict_proba (the positive class), not column 0",
             "unknown": "give the metric the model's scores: metric(y, model.predict_proba(X)[:, 1])",
         }
+        if stacked:
+            advice["unknown"] = (
+                "a stacked predict_proba call is read as blocks of len(X) rows, one permuted copy "
+                "each, in order: score each block, e.g. scores.reshape(num_samples, len(X))"
+            )
         wrong_kind = next((k for k in ("hard labels", "negative", "unknown") if k in kinds), None)
         exercise.check("scores predict_proba(X)[:, 1]", wrong_kind is None and bool(kinds),
                        "metric(y, model.predict_proba(...)[:, 1])",

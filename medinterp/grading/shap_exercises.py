@@ -6,7 +6,10 @@ For a scikit-learn forest classifier, shap < 0.45 returned a list with one
 array. The grader builds both from a small forest (more people than features and not two of
 them, so no wrong axis can pass by having the right length) and names the usual mistakes:
 ``raw[1]`` on the new format (person 1, not class 1), class 0 instead of class 1, a function
-that handles only one format, and a sum or mean over the classes.
+that handles only one format (``raw[..., 1]`` on the list raises; that is named, not shown as
+a crash), a sum or mean over the classes, and a function that changes ``raw`` (even
+``raw.pop(1)``, which returns the right values) before the framework could mistake it for its
+own failure.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from functools import cache
 
 import numpy as np
 
-from medinterp.grading.feedback import Exercise, run_exercise
+from medinterp.grading.feedback import Exercise, StudentCrash, run_exercise
 
 __all__ = ["class_one_values_test"]
 
@@ -37,6 +40,37 @@ def _raw_values() -> np.ndarray:
     return raw
 
 
+LIST_INDEX_HINT = (
+    "raw[..., 1] and raw[:, :, 1] index an array; shap < 0.45's list takes one index: raw[1]. "
+    "Tell the formats apart first: isinstance(raw, list)"
+)
+
+
+def _indexed_a_list(error: BaseException) -> bool:
+    """Whether ``error`` is Python's answer to a list indexed with a tuple (``raw[..., 1]``)."""
+    return isinstance(error, TypeError) and "list indices must be" in str(error)
+
+
+def _snapshot(given) -> list:
+    """Copies of the arrays in ``given`` (a list of arrays or one array)."""
+    return [np.array(part, copy=True) for part in (given if isinstance(given, list) else [given])]
+
+
+def _change(before: list, given) -> str:
+    """'' when ``given`` still holds what ``before`` recorded, else a hint naming the change."""
+    parts = given if isinstance(given, list) else [given]
+    if len(parts) != len(before):
+        return (
+            f"raw now holds {len(parts)} item(s), not {len(before)}: raw.pop(), del raw[...] and "
+            "raw.remove() change the caller's list. Select without removing: raw[1]"
+        )
+    same = all(
+        np.shape(part) == old.shape and np.array_equal(part, old)
+        for part, old in zip(parts, before, strict=True)
+    )
+    return "" if same else "don't write into raw: select from it (the caller still needs it)"
+
+
 def _mistake(got: np.ndarray, raw: np.ndarray) -> str:
     """A hint that names what a wrong answer returned, when it is recognisable."""
     class_one = raw[:, :, 1]
@@ -50,6 +84,12 @@ def _mistake(got: np.ndarray, raw: np.ndarray) -> str:
             return "don't combine the two classes: keep class 1 only"
         if np.allclose(got, np.abs(class_one)):
             return "keep the sign: a negative SHAP value pushes the prediction down"
+    stacked_first = raw[:, 1, :].T  # np.asarray(list)[..., 1]: feature 1, per class
+    if got.shape == stacked_first.shape and np.allclose(got, stacked_first):
+        return (
+            "np.asarray(list) puts the class first, (classes, people, features): class 1 is "
+            "[1] there, not [..., 1]; isinstance(raw, list) tells the two formats apart"
+        )
     if got.shape == class_one.T.shape:
         return "people are rows and features are columns: (people, features)"
     return (
@@ -69,14 +109,18 @@ def class_one_values_test(fn) -> bool:
         }
         expected = raw[:, :, 1]
         for name, given in formats.items():
-            parts = given if isinstance(given, list) else [given]
-            before = [part.copy() for part in parts]
-            got = exercise.call(given)
-            unchanged = all(np.array_equal(a, b) for a, b in zip(parts, before, strict=True))
-            exercise.check(
-                f"{name}: leaves raw unchanged", unchanged,
-                hint="" if unchanged else "don't write into raw: select from it (the caller still needs it)",
-            )  # fmt: skip
+            before = _snapshot(given)
+            try:
+                got = exercise.call(given)
+            except StudentCrash as crash:
+                if not (isinstance(given, list) and _indexed_a_list(crash.error)):
+                    raise
+                exercise.check(f"{name}: class 1's values, (people, features)", False,
+                               "raw[1] for the list", "TypeError: " + str(crash.error),
+                               LIST_INDEX_HINT)  # fmt: skip
+                continue
+            changed = _change(before, given)
+            exercise.check(f"{name}: leaves raw unchanged", not changed, hint=changed)
             try:
                 got = np.asarray(got, dtype=float)
             except (TypeError, ValueError):

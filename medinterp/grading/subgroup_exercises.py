@@ -6,7 +6,8 @@ the subgroup, its complement and everyone; neighbouring labels have other AUCs; 
 predictions lose the ranking. The subgroup is tried as a NumPy array and as a pandas Series,
 and once so small that it holds a single outcome class, where the AUC is undefined and the
 function must say so (NaN, as ``sklearn.metrics.roc_auc_score`` returns, or ``ValueError``)
-rather than return a number.
+rather than return a number. ``roc_auc_score`` called with its arguments swapped raises
+("continuous format is not supported"); that crash is named, not shown as a bare error.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from medinterp.grading.feedback import Exercise, brief, run_exercise
+from medinterp.grading.feedback import Exercise, StudentCrash, brief, run_exercise
 from medinterp.labels import LABELS
 
 __all__ = ["subgroup_auc_test", "reference_subgroup_auc"]
@@ -27,6 +28,16 @@ GENERIC_HINT = (
     "roc_auc_score(labels[subgroup, j], probabilities[subgroup, j]) with j = LABELS.index(label)"
 )
 UNDEFINED_HINT = "don't make up a value: with one outcome class the AUC is undefined"
+SWAPPED_HINT = (
+    "roc_auc_score raised 'continuous format is not supported': its arguments are swapped. "
+    "The truth comes first, then the scores: roc_auc_score(labels[subgroup, j], "
+    "probabilities[subgroup, j])"
+)
+
+
+def _scores_given_as_truth(error: BaseException) -> bool:
+    """Whether ``error`` is scikit-learn's answer to probabilities passed as ``y_true``."""
+    return isinstance(error, ValueError) and "continuous format is not supported" in str(error)
 
 
 def reference_subgroup_auc(labels, probabilities, subgroup, label: str) -> float:
@@ -129,7 +140,15 @@ def subgroup_auc_test(fn) -> bool:
         ]
         for label, scores, mask, kind in tries:
             expected = reference_subgroup_auc(labels, scores, mask, label)
-            got = exercise.call(labels.copy(), scores.copy(), mask.copy(), label)
+            try:
+                got = exercise.call(labels.copy(), scores.copy(), mask.copy(), label)
+            except StudentCrash as crash:
+                if not _scores_given_as_truth(crash.error):
+                    raise
+                exercise.check(f"{label}, {kind}: roc_auc_score(y_true, y_score)", False,
+                               "the 0/1 labels first", "the probabilities as y_true",
+                               SWAPPED_HINT)  # fmt: skip
+                return
             name = f"{label}, {kind}: AUC within the subgroup"
             if not _is_scalar_number(got):
                 exercise.check(name, False, "a number", f"{type(got).__name__} {brief(got)}",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import ipywidgets as w
 import numpy as np
-from IPython.display import clear_output
+import pandas as pd
+from IPython.display import HTML, clear_output, display
 
 from medinterp.widgets.base import Explorer, figure_png
 
@@ -20,19 +21,37 @@ class ShapExplorer(Explorer):
     model : tree classifier, optional
         Default: the NHANES forest (:func:`medinterp.models.nhanes_forest`).
     X : pandas.DataFrame, optional
-        Default: the NHANES test set. SHAP values are computed once, with a progress bar.
+        Default: the NHANES test set. Its columns name the features in the plots.
+    shap_values : array of shape X.shape, optional
+        Class 1's SHAP values of ``X``, when the notebook already has them
+        (:func:`medinterp.shapley.tree_shap_values`). Default: computed here, with a progress
+        bar that is removed when done (a saved notebook keeps no frozen bar).
+    base_value : float, optional
+        The explainer's expected value for class 1; default: read from the model's explainer.
 
     Attributes
     ----------
     state : dict
         ``feature``, ``interaction``, ``individual`` (row position in X), ``risk_rank``,
         ``dependence_figure``, ``force_figure``, ``error``.
+
+    Raises
+    ------
+    TypeError
+        ``X`` is not a pandas DataFrame, or ``shap_values`` is not numeric.
+    ValueError
+        ``shap_values`` does not have ``X``'s shape, or is given without ``model`` and ``X``.
     """
 
-    def __init__(self, model=None, X=None):
-        from medinterp.shapley import expected_value, tree_explainer, tree_shap_values
+    def __init__(self, model=None, X=None, shap_values=None, base_value=None):
+        from medinterp.shapley import expected_value, tree_explainer
 
         super().__init__()
+        if shap_values is not None and (model is None or X is None):
+            raise ValueError(
+                "shap_values needs the model and the X it was computed for: "
+                "ShapExplorer(model, X, shap_values=...)"
+            )
         if model is None or X is None:
             from medinterp.data import load_nhanes
             from medinterp.models import nhanes_forest
@@ -40,10 +59,21 @@ class ShapExplorer(Explorer):
             X_dev, X_test, y_dev, _ = load_nhanes()
             model = nhanes_forest(X_dev, y_dev) if model is None else model
             X = X_test if X is None else X
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(
+                "X must be a pandas DataFrame whose columns name the features (e.g. X_test, "
+                f"not X_test.to_numpy()), got {type(X).__name__}"
+            )
         self.model, self.X = model, X
         explainer = tree_explainer(model)
-        self.shap_values = tree_shap_values(explainer, X, progress=True)
-        self.base_value = expected_value(explainer)
+        self.shap_values = (
+            _shap_values_with_transient_bar(explainer, X)
+            if shap_values is None
+            else _checked_shap_values(shap_values, X)
+        )
+        self.base_value = (
+            expected_value(explainer) if base_value is None else _checked_base_value(base_value)
+        )
         self._auto_interactions: dict[str, str] = {}
         risk = model.predict_proba(X)[:, 1]
         self.by_risk = np.argsort(-risk, kind="stable")
@@ -122,6 +152,52 @@ class ShapExplorer(Explorer):
         self.force.value = figure_png(figure)
         rank = int(np.flatnonzero(self.by_risk == row)[0]) + 1
         self.state.update(individual=row, risk_rank=rank, force_figure=figure)
+
+
+def _shap_values_with_transient_bar(explainer, X) -> np.ndarray:
+    """Class 1's SHAP values of ``X``, with tqdm.auto's bar while they are computed.
+
+    In a notebook the bar is drawn in a display that is emptied afterwards: tqdm's widget
+    would otherwise stay in the saved notebook as a frozen "0%" line.
+    """
+    from IPython import get_ipython
+
+    from medinterp.shapley import tree_shap_values
+
+    if not hasattr(get_ipython(), "kernel"):  # a terminal: tqdm writes to stderr
+        return tree_shap_values(explainer, X, progress=True)
+    bar = w.Output()
+    handle = display(bar, display_id=True)
+    try:
+        with bar:
+            return tree_shap_values(explainer, X, progress=True)
+    finally:
+        handle.update(HTML(""))
+
+
+def _checked_shap_values(shap_values, X) -> np.ndarray:
+    try:
+        values = np.asarray(shap_values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"shap_values must be a numeric array of shape {X.shape}, got "
+            f"{type(shap_values).__name__}"
+        ) from None
+    if values.shape != X.shape:
+        raise ValueError(
+            f"shap_values must have X's shape {X.shape} (class 1's values, one row per person), "
+            f"got {values.shape}; medinterp.shapley.tree_shap_values(model, X) computes them"
+        )
+    return values
+
+
+def _checked_base_value(base_value) -> float:
+    if isinstance(base_value, bool) or np.ndim(base_value) != 0:
+        raise TypeError(
+            "base_value must be one number, the expected value for class 1 "
+            f"(medinterp.shapley.expected_value), got {base_value!r}"
+        )
+    return float(base_value)
 
 
 class ImportanceExplorer(Explorer):

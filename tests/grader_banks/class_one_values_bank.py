@@ -48,6 +48,17 @@ def try_the_array_first(raw):
         return raw[1]
 
 
+def pops_from_a_copy(raw):
+    if isinstance(raw, list):
+        return list(raw).pop(1)
+    return np.asarray(raw)[..., 1]
+
+
+def explanation_style_take(raw):
+    array = np.stack(raw, axis=-1) if isinstance(raw, list) else raw
+    return np.take(array, indices=1, axis=2)
+
+
 def float64_copy(raw):
     chosen = raw[1] if type(raw) is list else raw[:, :, 1]
     return np.array(chosen, dtype=np.float64, copy=True)
@@ -62,6 +73,8 @@ CORRECT = [
     move_class_axis_first,
     try_the_array_first,
     float64_copy,
+    pops_from_a_copy,
+    explanation_style_take,
 ]
 
 # --- wrong ----------------------------------------------------------------------------------
@@ -122,6 +135,31 @@ def difference_of_classes(raw):
     return array[:, :, 1] - array[:, :, 0]
 
 
+def pops_class_one(raw):
+    if isinstance(raw, list):
+        return raw.pop(1)
+    return raw[:, :, 1]
+
+
+def deletes_class_zero(raw):
+    if isinstance(raw, list):
+        del raw[0]
+        return raw[0]
+    return raw[..., 1]
+
+
+def ellipsis_always(raw):
+    return raw[..., 1]
+
+
+def new_indexing_without_asarray(raw):
+    return raw[:, :, 1]
+
+
+def asarray_then_ellipsis(raw):
+    return np.asarray(raw)[..., 1]
+
+
 def text(raw):
     return "class 1"
 
@@ -138,6 +176,11 @@ WRONG = {
     returns_raw: ("class 1's values", "return class 1's values as they are"),
     first_person_only: ("class 1's values", "return class 1's values as they are"),
     text: ("returns numbers", "an array"),
+    pops_class_one: ("list of per-class arrays (shap < 0.45): leaves raw unchanged", "raw.pop()"),
+    deletes_class_zero: ("leaves raw unchanged", "change the caller's list"),
+    ellipsis_always: ("list of per-class arrays", "shap < 0.45's list takes one index"),
+    new_indexing_without_asarray: ("list of per-class arrays", "isinstance(raw, list)"),
+    asarray_then_ellipsis: ("list of per-class arrays", "puts the class first"),
     overwrites_the_other_class: ("leaves raw unchanged", "don't write into raw"),
     difference_of_classes: ("class 1's values", "don't combine the two classes"),
 }

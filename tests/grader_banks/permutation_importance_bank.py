@@ -122,8 +122,30 @@ def keyword_arguments_and_y_values(X, y, model, metric, num_samples=100):
     return pd.DataFrame(importances, index=["importance"])
 
 
+def one_stacked_call_per_feature(X, y, model, metric, num_samples=100):
+    baseline = metric(y, model.predict_proba(X)[:, 1])
+    importances = pd.DataFrame(index=["importance"], columns=X.columns, dtype=float)
+    for feature in X.columns:
+        copies = pd.concat([permute_feature(X, feature) for _ in range(num_samples)])
+        scores = model.predict_proba(copies)[:, 1].reshape(num_samples, len(X))
+        importances[feature] = baseline - np.mean([metric(y, row) for row in scores])
+    return importances
+
+
+def one_stacked_call_for_everything(X, y, model, metric, num_samples=100):
+    copies = [X] + [permute_feature(X, f) for f in X.columns for _ in range(num_samples)]
+    scores = model.predict_proba(np.vstack([c.to_numpy() for c in copies]))[:, 1]
+    scores = scores.reshape(len(copies), len(X))
+    baseline = metric(y, scores[0])
+    drops = baseline - np.array([metric(y, row) for row in scores[1:]])
+    means = drops.reshape(X.shape[1], num_samples).mean(axis=1)
+    return pd.DataFrame([means], index=["importance"], columns=X.columns)
+
+
 CORRECT = [
     course_style,
+    one_stacked_call_per_feature,
+    one_stacked_call_for_everything,
     list_comprehensions,
     dict_of_importances,
     own_shuffle_on_numpy,
@@ -223,6 +245,17 @@ def mutates_X(X, y, model, metric, num_samples=100):
     return pd.DataFrame([values], index=["importance"], columns=X.columns)
 
 
+def stacked_rows_misread(X, y, model, metric, num_samples=100):
+    baseline = metric(y, model.predict_proba(X)[:, 1])
+    importances = pd.DataFrame(index=["importance"], columns=X.columns, dtype=float)
+    for feature in X.columns:
+        copies = pd.concat([permute_feature(X, feature) for _ in range(num_samples)])
+        # Wrong axis order: each "copy" mixes people from every permuted copy.
+        scores = model.predict_proba(copies)[:, 1].reshape(len(X), num_samples).T
+        importances[feature] = baseline - np.mean([metric(y, row) for row in scores])
+    return importances
+
+
 def columns_shifted(X, y, model, metric, num_samples=100):
     result = course_style(X, y, model, metric, num_samples)
     return pd.DataFrame(
@@ -251,6 +284,7 @@ WRONG = {
     never_permutes: ("num_samples permuted scores per feature", "range(num_samples)"),
     permutes_whole_rows: ("num_samples permuted scores per feature", "one column at a time"),
     mutates_X: ("leaves X and y unchanged", "never change X"),
+    stacked_rows_misread: ("scores predict_proba(X)[:, 1]", "blocks of len(X) rows"),
     columns_shifted: ("baseline - mean permuted score", "another feature's column"),
     returns_series: ("returns a DataFrame", "one-row DataFrame"),
     transposed: ("index ['importance']", "one value per column"),

@@ -78,6 +78,20 @@ def package_function(df, feature):
     return package_permute_feature(df, feature)
 
 
+def iloc_then_values(df, feature):
+    permuted = df.copy()
+    permutation = np.random.permutation(len(df))
+    permuted[feature] = df[feature].iloc[permutation].to_numpy()
+    return permuted
+
+
+def loc_with_the_index_labels(df, feature):
+    permuted = df.copy()
+    shuffled_labels = df.index[np.random.permutation(len(df))]
+    permuted[feature] = df.loc[shuffled_labels, feature].to_numpy()
+    return permuted
+
+
 CORRECT = [
     course_style,
     pandas_sample_values,
@@ -89,6 +103,8 @@ CORRECT = [
     python_random_shuffle,
     assign_with_reset_and_set_index,
     package_function,
+    iloc_then_values,
+    loc_with_the_index_labels,
 ]
 
 # --- wrong ----------------------------------------------------------------------------------
@@ -142,6 +158,26 @@ def series_reset_index(df, feature):
     return out
 
 
+def series_iloc_assigned(df, feature):
+    permuted = df.copy()
+    permutation = np.random.permutation(len(df))
+    permuted[feature] = df[feature].iloc[permutation]  # realigned on the index: nothing moves
+    return permuted
+
+
+def loc_with_positions(df, feature):
+    permuted = df.copy()
+    permutation = np.random.permutation(len(df))
+    permuted[feature] = df.loc[permutation, feature].to_numpy()  # positions as index labels
+    return permuted
+
+
+def loc_with_positions_series(df, feature):
+    permuted = df.copy()
+    permuted[feature] = df.loc[np.random.permutation(len(df)), feature]
+    return permuted
+
+
 def sorts(df, feature):
     out = df.copy()
     out[feature] = np.sort(df[feature].to_numpy())
@@ -191,9 +227,12 @@ WRONG = {
     permutes_all_columns: ("other columns untouched", "not whole rows"),
     with_replacement: ("its own values, each once", "with replacement"),
     fixed_column: ("permutes the feature it is given", "use the feature argument"),
-    no_shuffle: ("order changed", "shuffle the column"),
+    no_shuffle: ("order changed", "nothing moved"),
     returns_series: ("returns a DataFrame", "whole DataFrame"),
-    series_realigned: ("order changed", "shuffle the column"),
+    series_realigned: ("order changed", "realigned it on the index"),
+    series_iloc_assigned: ("order changed", "realigned it on the index"),
+    loc_with_positions: ("selects the rows by position", "reads the permutation as index labels"),
+    loc_with_positions_series: ("selects the rows by position", "as index labels"),
     series_reset_index: ("its own values, each once", "aligns an assigned Series on the index"),
     sorts: ("is random", "sorting or np.roll"),
     rolls: ("is random", "sorting or np.roll"),

@@ -61,6 +61,18 @@ def mann_whitney_by_hand(labels, probabilities, subgroup, label):
     return (wins + 0.5 * ties) / (len(positives) * len(negatives))
 
 
+def keyword_arguments(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    return roc_auc_score(y_score=probabilities[mask, j], y_true=labels[mask, j])
+
+
+def series_mask_through_pandas(labels, probabilities, subgroup, label):
+    mask = pd.Series(subgroup).to_numpy(dtype=bool)
+    j = LABELS.index(label)
+    return float(roc_auc_score(labels[mask][:, j], probabilities[mask][:, j]))
+
+
 def with_the_package_cindex(labels, probabilities, subgroup, label):
     from medinterp.metrics import cindex
 
@@ -78,6 +90,8 @@ CORRECT = [
     from_the_roc_curve,
     mann_whitney_by_hand,
     with_the_package_cindex,
+    keyword_arguments,
+    series_mask_through_pandas,
 ]
 
 # --- wrong ----------------------------------------------------------------------------------
@@ -165,6 +179,18 @@ def percent(labels, probabilities, subgroup, label):
     return 100 * roc_auc_score(labels[mask, j], probabilities[mask, j])
 
 
+def roc_auc_arguments_swapped(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    return roc_auc_score(probabilities[mask, j], labels[mask, j])
+
+
+def keyword_arguments_swapped(labels, probabilities, subgroup, label):
+    j = LABELS.index(label)
+    mask = np.asarray(subgroup, dtype=bool)
+    return roc_auc_score(y_score=labels[mask, j], y_true=probabilities[mask, j])
+
+
 def rounded(labels, probabilities, subgroup, label):
     j = LABELS.index(label)
     mask = np.asarray(subgroup, dtype=bool)
@@ -185,6 +211,8 @@ WRONG = {
     accuracy_instead: ("AUC within the subgroup", "roc_auc_score(labels[subgroup, j]"),
     hides_the_undefined_case: ("one outcome class", "don't make up a value"),
     percent: ("AUC within the subgroup", "roc_auc_score(labels[subgroup, j]"),
+    roc_auc_arguments_swapped: ("roc_auc_score(y_true, y_score)", "arguments are swapped"),
+    keyword_arguments_swapped: ("roc_auc_score(y_true, y_score)", "The truth comes first"),
     rounded: ("AUC within the subgroup", "don't round the AUC"),
 }
 
