@@ -150,7 +150,9 @@ class Encoder:
         if value is None or isinstance(value, (bool, str)):
             return {"t": "json", "v": value}
         if isinstance(value, int) and not isinstance(value, bool):
-            return {"t": "int", "v": str(value)} if abs(value) > 2**53 else {"t": "json", "v": value}
+            return (
+                {"t": "int", "v": str(value)} if abs(value) > 2**53 else {"t": "json", "v": value}
+            )
         if isinstance(value, float):
             return {"t": "float", "v": repr(value)}
         if isinstance(value, np.generic) and value.dtype.kind in "biufcmMUS":
@@ -323,8 +325,10 @@ class Worker:
             return {"t": "model", "name": model}
         if isinstance(value, WorkerProxy):
             return {"t": "handle", "side": "worker", "id": value._handle}
-        if callable(value) and getattr(value, "__module__", "").startswith("medinterp.") and (
-            getattr(value, "__qualname__", "") == getattr(value, "__name__", None)
+        if (
+            callable(value)
+            and getattr(value, "__module__", "").startswith("medinterp.")
+            and (getattr(value, "__qualname__", "") == getattr(value, "__name__", None))
         ):
             # A module-level function of the package (a reference the grader swaps in):
             # the worker imports its own copy, so it runs next to the student's code.

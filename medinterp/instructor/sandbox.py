@@ -160,7 +160,7 @@ def start(argv, files=None, limits: Limits | None = None, env=None, pass_fds=(),
     Parameters
     ----------
     argv : list of str
-        The command, as seen inside (``/tmp`` is the sandbox's folder).
+        The command; ``{work}`` in it stands for the sandbox's folder as seen inside.
     files : dict, optional
         ``{relative path: bytes or host Path}`` copied into the sandbox's folder first.
     limits : Limits, optional
@@ -188,6 +188,7 @@ def start(argv, files=None, limits: Limits | None = None, env=None, pass_fds=(),
         USER="student", LOGNAME="student", MPLBACKEND="Agg", MPLCONFIGDIR=f"{inside}/.matplotlib",
         PYTHONDONTWRITEBYTECODE="1", **(env or {}),
     )  # fmt: skip
+    argv = [part.replace("{work}", inside) for part in argv]
     uid = None
     if isolated():
         uid = _take_uid()

@@ -30,6 +30,7 @@ import nbformat
 
 __all__ = ["Exercise", "Verdict", "plan", "judge", "answer_cells"]
 
+GRADERS = "medinterp.grading"
 MAX_FEEDBACK = 4000  # characters of one grader's trusted output kept
 
 
@@ -123,8 +124,8 @@ def _without_magics(source: str) -> str:
 def answer_cells(released_cells, submitted) -> tuple[list[str], dict[str, str]]:
     """The code the worker runs, in the released notebook's order, and each answer's text.
 
-    Locked cells come from the released notebook; each solution cell is the student's cell
-    with that grade id (the first, if they copied it), or the released placeholder if
+    Locked cells come from the released notebook (their imports, definitions and constants);
+    each solution cell is the student's cell with that grade id (the first, if they copied it), or the released placeholder if
     they deleted it. A submission that cannot be read gives the placeholders.
     """
     answers = {}
@@ -145,8 +146,33 @@ def answer_cells(released_cells, submitted) -> tuple[list[str], dict[str, str]]:
             texts[metadata["grade_id"]] = text
             code.append(_without_magics(text))
         elif metadata.get("locked") and not metadata.get("grade"):
-            code.append(_without_magics(cell.source))
+            code.append(_definitions(_without_magics(cell.source)))
     return code, texts
+
+
+def _definitions(source: str) -> str:
+    """The imports, definitions and constants of a locked cell: what an answer may use.
+
+    The rest (loading data, training a model, drawing) is the lesson's, not the answers':
+    the graders pass every input an answer needs.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    kept = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            try:
+                ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            kept.append(node)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(GRADERS):
+            continue  # the graders run on the trusted side, not next to the answers
+        elif isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.ClassDef):
+            kept.append(node)
+    return ast.unparse(ast.Module(body=kept, type_ignores=[]))
 
 
 def _inert_function(texts: dict[str, str], name: str):
