@@ -262,9 +262,10 @@ def _grade_student(student, course, config_dir, timeout, limits, plans) -> dict:
            for name in notebooks},
     }  # fmt: skip
     run = _run_nbgrader(student, notebooks, files, timeout, limits, plans)
-    if run["failed"] and len(notebooks) > 1:
-        # One broken notebook fails nbgrader's whole run: run each alone so the others
-        # are graded and the broken one is named.
+    if run["failed"]:
+        # One broken notebook fails nbgrader's whole run: run each alone, so the others
+        # are graded and the broken one is named (and a run that failed by chance, e.g. a
+        # kernel slow to start on a busy machine, gets a second try).
         runs = {name: _run_nbgrader(student, [name], files, timeout, limits, plans)
                 for name in notebooks}  # fmt: skip
         run = {

@@ -124,7 +124,7 @@ def _receive(fd: int, deadline: float | None = None) -> tuple[dict, list[bytes]]
 
 def _array_blob(array: np.ndarray, blobs: list[bytes]) -> int:
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    np.save(buffer, array, allow_pickle=False)
     blobs.append(buffer.getvalue())
     return len(blobs) - 1
 
@@ -153,10 +153,10 @@ class Encoder:
             return (
                 {"t": "int", "v": str(value)} if abs(value) > 2**53 else {"t": "json", "v": value}
             )
-        if isinstance(value, float):
-            return {"t": "float", "v": repr(value)}
         if isinstance(value, np.generic) and value.dtype.kind in "biufcmMUS":
             return {"t": "scalar", "i": _array_blob(np.asarray(value), blobs)}
+        if isinstance(value, float):
+            return {"t": "float", "v": repr(value)}
         if isinstance(value, np.ndarray):
             if value.dtype.kind in "biufcmMUS":
                 return {"t": "array", "i": _array_blob(value, blobs)}

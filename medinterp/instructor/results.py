@@ -93,6 +93,7 @@ def build_records(collected: dict, graded: dict, plans: dict, check_points: dict
                 reasons.append(f"the notebook could not be run ({why})")
             if result["verdict_reason"]:
                 reasons.append(result["verdict_reason"])
+            whole_notebook_failed = bool(reasons)
             claimed = _claimed(ran)
             verdicts = result["verdicts"].get(notebook, {})
             entries, forged = {}, []
@@ -103,7 +104,7 @@ def build_records(collected: dict, graded: dict, plans: dict, check_points: dict
                                "checks_run": 0, "passed_checks": [], "feedback": "",
                                "reason": ""}  # fmt: skip
                 points = _points(exercise, verdict, check_points.get(exercise.grade_id))
-                if reasons:  # a notebook that could not be graded as a whole scores 0
+                if whole_notebook_failed:  # a notebook that could not be run scores 0
                     points = 0.0
                 if verdict["reason"]:
                     reasons.append(f"{exercise.function}: {verdict['reason']}")
