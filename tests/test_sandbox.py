@@ -116,10 +116,12 @@ def test_a_hang_is_stopped_and_named():
 def test_exit_memory_and_output_are_limited():
     returncode, _, _, reason = _run("import os\nos._exit(7)", timeout=60)
     assert returncode == 7 and reason == "exited with status 7"
-    limits = sandbox.Limits(memory_bytes=512 * sandbox.MiB, output_bytes=1000)
-    blow_up = "import numpy as np\nx = np.ones(10**9)\nprint('allocated')"
+    limits = sandbox.Limits(
+        memory_bytes=256 * sandbox.MiB, address_space_bytes=sandbox.GiB, output_bytes=1000
+    )
+    blow_up = "import numpy as np\nx = np.ones(2 * 10**8)\nprint('allocated')"  # 1.6 GB
     returncode, output, _, _ = _run(blow_up, limits=limits, timeout=60)
-    assert returncode != 0 and "allocated" not in output and "MemoryError" in output
+    assert returncode != 0 and "allocated" not in output
     returncode, output, _, _ = _run("print('x' * 100_000)", limits=limits, timeout=60)
     assert returncode == 0 and len(output) == 1000
 

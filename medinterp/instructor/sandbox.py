@@ -62,9 +62,16 @@ _KEPT_VARIABLES = (
 @dataclass(frozen=True)
 class Limits:
     """What one sandbox may use. The defaults are Binder's 2 GB and a generous CPU budget
-    for a whole-series submission on a slow shared machine."""
+    for a whole-series submission on a slow shared machine.
 
-    memory_bytes: int = 2 * GiB  # address space of each process (RLIMIT_AS)
+    ``memory_bytes`` holds where the grader may make a memory cgroup (root, cgroup v1 or
+    v2): past it the kernel kills a process of the sandbox. ``address_space_bytes`` holds
+    everywhere; it is larger because TensorFlow reserves far more address space than it
+    uses (a 2 GB address space cannot import it with SciPy).
+    """
+
+    memory_bytes: int = 2 * GiB  # resident memory of the whole sandbox (a memory cgroup)
+    address_space_bytes: int = 6 * GiB  # virtual memory of each process (RLIMIT_AS)
     cpu_seconds: int = 900  # CPU time of each process (RLIMIT_CPU)
     processes: int = 256  # processes and threads of the sandbox's user (RLIMIT_NPROC)
     file_bytes: int = 256 * MiB  # largest file it may write (RLIMIT_FSIZE)
@@ -100,6 +107,45 @@ def _give_uid(uid: int) -> None:
         _free_slots.append((uid - _FIRST_UID) % _SLOTS)
 
 
+def _memory_cgroup(name: str, limits: Limits) -> Path | None:
+    """A memory cgroup (and process count, on v2) for one sandbox, inside the grader's own
+    cgroup; None where the machine does not let us make one."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        unified = Path("/sys/fs/cgroup/cgroup.controllers").is_file()
+        for line in lines:
+            _, controllers, path = line.split(":", 2)
+            if unified and controllers == "":
+                group = Path("/sys/fs/cgroup") / path.lstrip("/") / name
+                group.mkdir()
+                (group / "memory.max").write_text(str(limits.memory_bytes))
+                (group / "pids.max").write_text(str(limits.processes))
+                return group
+            if not unified and "memory" in controllers.split(","):
+                group = Path("/sys/fs/cgroup/memory") / path.lstrip("/") / name
+                group.mkdir()
+                (group / "memory.limit_in_bytes").write_text(str(limits.memory_bytes))
+                try:  # no swap beyond the limit either
+                    (group / "memory.memsw.limit_in_bytes").write_text(str(limits.memory_bytes))
+                except OSError:
+                    pass
+                return group
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _remove_cgroup(group: Path) -> None:
+    for _ in range(50):  # the kernel lets go of a cgroup shortly after its last process
+        try:
+            group.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
 def _visible_paths() -> list[str]:
     """Host paths the sandbox sees read-only: the Python environment, the package, data."""
     import medinterp
@@ -113,8 +159,8 @@ class Sandbox:
     """A running sandboxed command (from :func:`start`). ``process`` is the host-side
     process; :meth:`close` kills everything in the sandbox and removes its folder."""
 
-    def __init__(self, process, folder: Path, uid: int | None):
-        self.process, self.folder, self._uid = process, folder, uid
+    def __init__(self, process, folder: Path, uid: int | None, cgroup: Path | None = None):
+        self.process, self.folder, self._uid, self._cgroup = process, folder, uid, cgroup
 
     @property
     def work(self) -> Path:
@@ -138,6 +184,9 @@ class Sandbox:
         if self._uid is not None:
             _give_uid(self._uid)
             self._uid = None
+        if self._cgroup is not None:
+            _remove_cgroup(self._cgroup)
+            self._cgroup = None
         if not keep:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -189,7 +238,7 @@ def start(argv, files=None, limits: Limits | None = None, env=None, pass_fds=(),
         PYTHONDONTWRITEBYTECODE="1", **(env or {}),
     )  # fmt: skip
     argv = [part.replace("{work}", inside) for part in argv]
-    uid = None
+    uid = cgroup = None
     if isolated():
         uid = _take_uid()
         (folder / "root").mkdir()
@@ -206,7 +255,14 @@ def start(argv, files=None, limits: Limits | None = None, env=None, pass_fds=(),
                    sys.executable, "-I", "-m", "medinterp.instructor.sandbox",
                    json.dumps(plan)]  # fmt: skip
         child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        preexec = None
+        cgroup = _memory_cgroup(f"medinterp-sandbox-{uid}", limits)
+        procs = None if cgroup is None else str(cgroup / "cgroup.procs")
+
+        def preexec():  # in the child, before unshare runs: it and all it starts join
+            if procs is not None:
+                descriptor = os.open(procs, os.O_WRONLY)
+                os.write(descriptor, str(os.getpid()).encode())
+                os.close(descriptor)
     else:
         command, child_env = list(argv), environment
         popen.setdefault("cwd", work)
@@ -222,9 +278,11 @@ def start(argv, files=None, limits: Limits | None = None, env=None, pass_fds=(),
     except BaseException:
         if uid is not None:
             _give_uid(uid)
+        if cgroup is not None:
+            _remove_cgroup(cgroup)
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return Sandbox(process, folder, uid)
+    return Sandbox(process, folder, uid, cgroup)
 
 
 def run(argv, files=None, limits: Limits | None = None, timeout: float = 600, env=None,
@@ -275,13 +333,14 @@ def _exit_reason(returncode: int) -> str:
     if returncode < 0 or returncode > 128:
         number = -returncode if returncode < 0 else returncode - 128
         name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else ""
-        return f"killed by signal {number} {name}".rstrip()
+        why = " (the memory limit, or killed at the end)" if number == signal.SIGKILL else ""
+        return f"killed by signal {number} {name}".rstrip() + why
     return f"exited with status {returncode}"
 
 
 def _set_limits(limits: Limits) -> None:
     for kind, value in (
-        (resource.RLIMIT_AS, limits.memory_bytes),
+        (resource.RLIMIT_AS, limits.address_space_bytes),
         (resource.RLIMIT_CPU, limits.cpu_seconds),
         (resource.RLIMIT_NPROC, limits.processes),
         (resource.RLIMIT_FSIZE, limits.file_bytes),
