@@ -7,6 +7,7 @@ root); elsewhere they are skipped and the rest still runs.
 
 import os
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 
 from medinterp.instructor import sandbox
-from medinterp.instructor.remote import Encoder, ProtocolError, decode
+from medinterp.instructor.plaindata import Encoder, ProtocolError, decode
 from medinterp.instructor.verdict import answer_cells, judge, plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -286,12 +287,21 @@ def sharded_class(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("attacked")
     _attack_class(folder)
-    before = {p.name for p in Path("/tmp").glob("medinterp-sandbox-*")}
-    shards = [autograde(folder, ROOT / "notebooks/source", timeout=30, config_dir=ROOT,
-                        shard=(i, 2), jobs=2) for i in (1, 2)]  # fmt: skip
+    # The sandboxes' folders go here (this run's only: other graders may share the machine).
+    sandboxes = tmp_path_factory.mktemp("sandboxes")
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"], tempfile.tempdir = str(sandboxes), None
+    try:
+        shards = [autograde(folder, ROOT / "notebooks/source", timeout=30, config_dir=ROOT,
+                            shard=(i, 2), jobs=2) for i in (1, 2)]  # fmt: skip
+    finally:
+        if saved is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved
+        tempfile.tempdir = None
     merged = merge_shards(folder, 2)
-    left = {p.name for p in Path("/tmp").glob("medinterp-sandbox-*")} - before
-    return folder, shards, merged, left
+    return folder, shards, merged, sorted(p.name for p in sandboxes.iterdir())
 
 
 @pytest.mark.slow
@@ -319,7 +329,7 @@ def test_attackers_get_nothing_and_the_honest_student_everything(sharded_class):
 @pytest.mark.slow
 def test_nothing_left_running_and_nothing_written_outside(sharded_class):
     folder, _, _, left = sharded_class
-    assert left == set()  # every sandbox's folder is gone
+    assert left == []  # every sandbox's folder is gone
     running = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, MARKER)]
     assert running == []
     for place in ("/tmp", "/var/tmp", os.path.expanduser("~"), str(folder), str(folder.parent)):

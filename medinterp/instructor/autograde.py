@@ -1,21 +1,30 @@
-"""``make autograde SUBMISSIONS=DIR``: grade a class's notebooks with nbgrader.
+"""``make autograde SUBMISSIONS=DIR JOBS=N``: grade a class, each student in sandboxes.
 
 ``DIR`` holds the class's submissions, either the way a learning platform exports them::
 
     DIR/<student_id>/<notebook>.ipynb                       e.g. DIR/ada/05_permutation_importance.ipynb
 
 or in nbgrader's own layout, ``DIR/submitted/<student_id>/<assignment>/<notebook>.ipynb``.
-A fresh nbgrader course is built in ``DIR/nbgrader_course`` from the solution notebooks,
-the submissions are copied in, and nbgrader's ``autograde`` (each cell under a timeout, locked
-cells restored from their checksums, hidden tests put back), ``generate_feedback`` and
-``export`` run. The results:
+A fresh nbgrader course is built in ``DIR/nbgrader_course`` (readable by the grader only)
+and the submissions are copied in; their hashes, tampered locked cells and flags are taken
+from those copies. Then, ``jobs`` students at once, each student's notebooks run in nbgrader's
+``autograde`` in a sandbox (:mod:`medinterp.instructor.sandbox`) for their feedback, and the
+trusted verdict (:mod:`medinterp.instructor.verdict`) grades their functions from outside.
+Once every sandbox is gone, the trusted process writes (:mod:`medinterp.instructor.results`):
 
-- ``DIR/grades.csv``: one row per student and notebook, one column per exercise
-  (:func:`medinterp.instructor.export.grades_table`);
-- ``DIR/feedback/<student_id>/<notebook>.html``: the graded notebook with every grader's
-  feedback, for the student.
+- ``DIR/grades.csv``: one row per student and notebook, one column per exercise, and
+  ``tampered_cells``, ``flags``, ``forged``, ``reason``, ``checks``;
+- ``DIR/feedback/<student_id>/<notebook>.html``: the verdict, then the graded notebook;
+- ``DIR/nbgrader_course/gradebook.db``: the same scores, for the formgrader.
 
-    python -m medinterp.instructor.autograde DIR [--timeout SECONDS]
+``--shard i/N`` grades one share of the class into ``DIR/.shards/``; ``--merge N`` writes
+grades.csv from the N shares.
+
+    python -m medinterp.instructor.autograde DIR [--jobs N] [--timeout SECONDS]
+        [--shard i/N | --merge N] [--check-points FILE.json]
+
+Why this module is long: collecting, sharding and merging share the course layout and the
+per-student steps; the sandbox, the verdict and the results are modules of their own.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ The trusted process (:func:`open_worker`) starts a worker in a sandbox
 (:mod:`medinterp.instructor.sandbox`) that runs the student's answer cells with the
 released notebook's locked cells, then waits. A :class:`RemoteFunction` stands for one of
 the student's functions: calling it sends the arguments to the worker, which calls the
-student's function and sends back what it returned. Only plain data crosses: JSON for the
-structure, ``.npy`` for arrays (``allow_pickle=False``), nothing that can carry code.
+student's function and sends back what it returned. Only plain data crosses
+(:mod:`medinterp.instructor.plaindata`): JSON for the structure, ``.npy`` for arrays
+(``allow_pickle=False``), nothing that can carry code. The worker's side is
+:mod:`medinterp.instructor.worker`.
 
 - Arrays, NumPy scalars, DataFrames, Series, numbers, text, paths, lists, tuples and dicts
   cross as data; a Keras model the graders use is named and the worker builds its own.
@@ -27,254 +29,30 @@ A worker that dies, exits or runs past the time limit raises :class:`WorkerGone`
 
 from __future__ import annotations
 
-import builtins
-import io
-import json
 import os
-import select
-import struct
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path, PurePath
 
-import numpy as np
-import pandas as pd
+from medinterp.instructor.plaindata import (
+    MODELS,
+    Encoder,
+    ProtocolError,
+    decode,
+    error_message,
+    random_state_blob,
+    rebuild_error,
+    receive,
+    send,
+    set_random_state,
+)
 
-__all__ = ["RemoteFunction", "Worker", "WorkerGone", "StudentError", "open_worker"]
-
-_HEADER = struct.Struct("!II")  # JSON length, number of binary parts
-MAX_MESSAGE = 256 * 1024 * 1024  # bytes one message may carry
-_MAX_DEPTH = 32
-_MAX_ITEMS = 100_000
+__all__ = ["RemoteFunction", "Worker", "WorkerGone", "WorkerProxy", "open_worker"]
 
 
 class WorkerGone(Exception):  # noqa: N818 - reads as what happened
     """The worker died, exited, broke the protocol or ran past its time limit."""
-
-
-class StudentError(Exception):
-    """An exception the student's code raised in the worker, of a type not built in."""
-
-
-class ProtocolError(Exception):
-    """A message that is not plain data of the expected form."""
-
-
-class Opaque:
-    """Something the student's code returned that is not data (shown by type and text)."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def __repr__(self):
-        return self.text
-
-
-# --- framing ---------------------------------------------------------------------------
-
-
-def _send(fd: int, header: dict, blobs: list[bytes]) -> None:
-    text = json.dumps(header, allow_nan=False).encode()
-    data = b"".join(
-        [_HEADER.pack(len(text), len(blobs)), text]
-        + [struct.pack("!Q", len(blob)) + blob for blob in blobs]
-    )
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes:
-    parts, left = [], size
-    while left:
-        if deadline is not None:
-            wait = deadline - time.monotonic()
-            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
-                raise TimeoutError
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            raise EOFError
-        parts.append(chunk)
-        left -= len(chunk)
-    return b"".join(parts)
-
-
-def _receive(fd: int, deadline: float | None = None) -> tuple[dict, list[bytes]]:
-    length, count = _HEADER.unpack(_read_exactly(fd, _HEADER.size, deadline))
-    if length > MAX_MESSAGE or count > _MAX_ITEMS:
-        raise ProtocolError("message too large")
-    header = json.loads(_read_exactly(fd, length, deadline))
-    blobs, total = [], length
-    for _ in range(count):
-        (size,) = struct.unpack("!Q", _read_exactly(fd, 8, deadline))
-        total += size
-        if total > MAX_MESSAGE:
-            raise ProtocolError("message too large")
-        blobs.append(_read_exactly(fd, size, deadline))
-    if not isinstance(header, dict):
-        raise ProtocolError("a message is a JSON object")
-    return header, blobs
-
-
-# --- plain data ------------------------------------------------------------------------
-
-
-def _array_blob(array: np.ndarray, blobs: list[bytes]) -> int:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    blobs.append(buffer.getvalue())
-    return len(blobs) - 1
-
-
-def _load_array(blobs: list[bytes], index) -> np.ndarray:
-    if not isinstance(index, int) or not 0 <= index < len(blobs):
-        raise ProtocolError("bad array reference")
-    try:
-        return np.load(io.BytesIO(blobs[index]), allow_pickle=False)
-    except ValueError as error:
-        raise ProtocolError(f"bad array: {error}") from None
-
-
-class Encoder:
-    """Turns values into plain data; ``handle`` decides what stays behind as a handle."""
-
-    def __init__(self, handle):
-        self.handle = handle
-
-    def encode(self, value, blobs: list[bytes], depth: int = 0):
-        if depth > _MAX_DEPTH:
-            return {"t": "opaque", "type": type(value).__name__, "text": "(nested too deep)"}
-        if value is None or isinstance(value, (bool, str)):
-            return {"t": "json", "v": value}
-        if isinstance(value, int) and not isinstance(value, bool):
-            return (
-                {"t": "int", "v": str(value)} if abs(value) > 2**53 else {"t": "json", "v": value}
-            )
-        if isinstance(value, np.generic) and value.dtype.kind in "biufcmMUS":
-            return {"t": "scalar", "i": _array_blob(np.asarray(value), blobs)}
-        if isinstance(value, float):
-            return {"t": "float", "v": repr(value)}
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind in "biufcmMUS":
-                return {"t": "array", "i": _array_blob(value, blobs)}
-            if value.dtype.kind == "O" and value.size <= _MAX_ITEMS:
-                items = [self.encode(v, blobs, depth + 1) for v in value.ravel().tolist()]
-                return {"t": "objects", "shape": list(value.shape), "items": items}
-        if isinstance(value, pd.DataFrame) and not isinstance(value.columns, pd.MultiIndex):
-            columns = [self.encode(value.iloc[:, j].to_numpy(), blobs, depth + 1)
-                       for j in range(value.shape[1])]  # fmt: skip
-            return {"t": "frame", "columns": self.encode(value.columns, blobs, depth + 1),
-                    "index": self.encode(value.index, blobs, depth + 1), "data": columns}  # fmt: skip
-        if isinstance(value, pd.Series):
-            return {"t": "series", "values": self.encode(value.to_numpy(), blobs, depth + 1),
-                    "index": self.encode(value.index, blobs, depth + 1),
-                    "name": self.encode(value.name, blobs, depth + 1)}  # fmt: skip
-        if isinstance(value, pd.Index) and not isinstance(value, pd.MultiIndex):
-            return {"t": "index", "values": self.encode(value.to_numpy(), blobs, depth + 1),
-                    "name": self.encode(value.name, blobs, depth + 1)}  # fmt: skip
-        if isinstance(value, PurePath):
-            return {"t": "path", "v": str(value)}
-        if isinstance(value, (list, tuple)) and len(value) <= _MAX_ITEMS:
-            return {"t": type(value).__name__ if type(value) in (list, tuple) else "list",
-                    "items": [self.encode(v, blobs, depth + 1) for v in value]}  # fmt: skip
-        if isinstance(value, dict) and len(value) <= _MAX_ITEMS:
-            return {"t": "dict", "items": [[self.encode(k, blobs, depth + 1),
-                                            self.encode(v, blobs, depth + 1)]
-                                           for k, v in value.items()]}  # fmt: skip
-        return self.handle(value, blobs)
-
-
-def decode(data, blobs: list[bytes], resolve, depth: int = 0):
-    """The value ``data`` describes; ``resolve(data)`` turns a handle or model into one."""
-    if depth > _MAX_DEPTH or not isinstance(data, dict):
-        raise ProtocolError("bad value")
-    kind = data.get("t")
-    if kind == "json":
-        value = data.get("v")
-        if value is not None and not isinstance(value, (bool, str, int, float)):
-            raise ProtocolError("bad json value")
-        return value
-    if kind == "int":
-        return int(str(data["v"]))
-    if kind == "float":
-        return float(str(data["v"]))
-    if kind == "scalar":
-        return _load_array(blobs, data.get("i"))[()]
-    if kind == "array":
-        return _load_array(blobs, data.get("i"))
-    if kind == "objects":
-        items = [decode(item, blobs, resolve, depth + 1) for item in data["items"]]
-        array = np.empty(len(items), dtype=object)
-        array[:] = items
-        return array.reshape([int(n) for n in data["shape"]])
-    if kind == "frame":
-        columns = decode(data["columns"], blobs, resolve, depth + 1)
-        index = decode(data["index"], blobs, resolve, depth + 1)
-        values = [decode(column, blobs, resolve, depth + 1) for column in data["data"]]
-        frame = pd.DataFrame(dict(enumerate(values)), index=index)
-        frame.columns = columns
-        return frame
-    if kind == "series":
-        return pd.Series(decode(data["values"], blobs, resolve, depth + 1),
-                         index=decode(data["index"], blobs, resolve, depth + 1),
-                         name=decode(data["name"], blobs, resolve, depth + 1))  # fmt: skip
-    if kind == "index":
-        return pd.Index(decode(data["values"], blobs, resolve, depth + 1),
-                        name=decode(data["name"], blobs, resolve, depth + 1))  # fmt: skip
-    if kind == "path":
-        return Path(str(data["v"]))
-    if kind in ("list", "tuple"):
-        items = [decode(item, blobs, resolve, depth + 1) for item in data["items"]]
-        return items if kind == "list" else tuple(items)
-    if kind == "dict":
-        return {decode(k, blobs, resolve, depth + 1): decode(v, blobs, resolve, depth + 1)
-                for k, v in data["items"]}  # fmt: skip
-    if kind == "opaque":
-        named = type(str(data.get("type", "object"))[:60], (Opaque,), {})
-        return named(str(data.get("text", ""))[:200])
-    return resolve(data)
-
-
-def _random_state_blob(blobs: list[bytes]) -> dict:
-    kind, keys, position, has_gauss, cached = np.random.get_state()  # noqa: NPY002
-    return {"kind": kind, "keys": _array_blob(keys, blobs), "position": int(position),
-            "has_gauss": int(has_gauss), "cached": float(cached)}  # fmt: skip
-
-
-def _set_random_state(state: dict, blobs: list[bytes]) -> None:
-    keys = _load_array(blobs, state["keys"])
-    np.random.set_state(  # noqa: NPY002 - the graders seed the legacy generator
-        (str(state["kind"]), keys, int(state["position"]), int(state["has_gauss"]),
-         float(state["cached"]))
-    )  # fmt: skip
-
-
-def _error_message(error: BaseException) -> dict:
-    text = str(error)
-    return {"op": "raise", "type": type(error).__name__[:80], "message": text[:2000]}
-
-
-def _rebuild_error(header: dict) -> Exception:
-    name, message = str(header.get("type", "Exception")), str(header.get("message", ""))
-    builtin = getattr(builtins, name, None)
-    if isinstance(builtin, type) and issubclass(builtin, Exception):
-        try:
-            return builtin(message)
-        except Exception:  # noqa: BLE001 - an exception type with other arguments
-            pass
-    return type(name if name.isidentifier() else "StudentError", (StudentError,), {})(message)
-
-
-# --- the trusted side ------------------------------------------------------------------
-
-# Keras models the graders pass: built again by name in the worker.
-_MODELS = {
-    "shipped": ("medinterp.grading.xray_cases", "shipped_model"),
-    "nonsquare": ("medinterp.grading.xray_cases", "nonsquare_model"),
-}
 
 
 def _known_model(value) -> str | None:
@@ -283,7 +61,7 @@ def _known_model(value) -> str | None:
         return None
     from importlib import import_module
 
-    for name, (module, function) in _MODELS.items():
+    for name, (module, function) in MODELS.items():
         if value is getattr(import_module(module), function)():
             return name
     return None
@@ -359,7 +137,7 @@ class Worker:
         if self.gone:
             raise WorkerGone(self.gone)
         try:
-            return _receive(self._in, time.monotonic() + timeout)
+            return receive(self._in, time.monotonic() + timeout)
         except TimeoutError:
             raise self._fail(f"stopped after {timeout:g} s (the time limit)") from None
         except EOFError:
@@ -370,7 +148,7 @@ class Worker:
 
     def _write(self, header: dict, blobs: list[bytes]) -> None:
         try:
-            _send(self._out, header, blobs)
+            send(self._out, header, blobs)
         except OSError:
             self.sandbox.process.wait()
             raise self._fail(_ended(self.sandbox.process.returncode)) from None
@@ -391,7 +169,7 @@ class Worker:
             "args": [self._encoder.encode(a, blobs) for a in args],
             "kwargs": {str(k): self._encoder.encode(v, blobs) for k, v in kwargs.items()},
             "globals": {str(k): self._encoder.encode(v, blobs) for k, v in (replaced or {}).items()},
-            "random": _random_state_blob(blobs),
+            "random": random_state_blob(blobs),
         }  # fmt: skip
         self._write(message, blobs)
         while True:
@@ -399,12 +177,12 @@ class Worker:
             op = header.get("op")
             try:
                 if op == "return":
-                    _set_random_state(header["random"], blobs)
+                    set_random_state(header["random"], blobs)
                     return decode(header["value"], blobs, self._resolve)
                 if op == "raise":
                     if "random" in header:
-                        _set_random_state(header["random"], blobs)
-                    raise _rebuild_error(header)
+                        set_random_state(header["random"], blobs)
+                    raise rebuild_error(header)
                 if op != "callback":
                     raise ProtocolError(f"unexpected message {str(op)[:40]}")
                 reply = self._serve(header, blobs)
@@ -435,7 +213,7 @@ class Worker:
         except (ProtocolError, RecursionError):
             raise
         except Exception as error:  # noqa: BLE001 - the worker's caller sees the error
-            return _error_message(error), []
+            return error_message(error), []
 
     def close(self) -> None:
         for fd in (self._out, self._in):
@@ -447,13 +225,13 @@ class Worker:
 
 
 def _ended(returncode) -> str:
-    from medinterp.instructor.sandbox import _exit_reason
+    from medinterp.instructor.sandbox import exit_reason
 
     if returncode is None:
         return "stopped"
     if returncode == 0:
         return "exited while being graded"
-    return _exit_reason(returncode)
+    return exit_reason(returncode)
 
 
 class RemoteFunction:
@@ -496,7 +274,7 @@ def open_worker(cells: list[str], timeout: float, limits=None) -> Worker:
 
     to_worker_read, to_worker = os.pipe()
     from_worker, from_worker_write = os.pipe()
-    argv = [sys.executable, "-I", "-m", "medinterp.instructor.remote",
+    argv = [sys.executable, "-I", "-m", "medinterp.instructor.worker",
             str(to_worker_read), str(from_worker_write)]  # fmt: skip
     box = sandbox.start(
         argv, limits=limits, pass_fds=(to_worker_read, from_worker_write),
@@ -510,145 +288,3 @@ def open_worker(cells: list[str], timeout: float, limits=None) -> Worker:
     except WorkerGone:
         pass  # every call says why
     return worker
-
-
-# --- the worker (inside the sandbox) -----------------------------------------------------
-
-
-class TrustedProxy:
-    """Worker-side stand-in for a trusted object: calls and public attributes go back."""
-
-    def __init__(self, channel, handle: int):
-        self._channel, self._handle = channel, handle
-
-    def __call__(self, *args, **kwargs):
-        return self._channel.callback(self._handle, None, args, kwargs)
-
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return self._channel.callback(self._handle, name, (), {})
-
-    def __repr__(self):
-        return "<object of the grader>"
-
-
-class _Channel:
-    def __init__(self, read_fd: int, write_fd: int):
-        self.read_fd, self.write_fd = read_fd, write_fd
-        self.namespace: dict = {"__name__": "__main__", "display": lambda *a, **k: None}
-        self.objects: list = []
-        self.encoder = Encoder(self._handle)
-
-    def _handle(self, value, blobs):
-        if isinstance(value, TrustedProxy):
-            return {"t": "handle", "side": "trusted", "id": value._handle}
-        if hasattr(value, "__array__") or (hasattr(value, "numpy") and hasattr(value, "dtype")):
-            try:  # tensors and other array-likes cross as arrays
-                array = np.asarray(value)
-            except Exception:  # noqa: BLE001 - then it crosses as what it is
-                array = None
-            if array is not None and array.dtype.kind in "biufcmMUS":
-                return {"t": "array", "i": _array_blob(array, blobs)}
-        if callable(value):
-            classes = []
-            keras = sys.modules.get("keras")
-            if keras is not None and isinstance(value, keras.Model):
-                classes.append("keras.Model")
-            self.objects.append(value)
-            return {"t": "handle", "side": "worker", "id": len(self.objects) - 1,
-                    "classes": classes}  # fmt: skip
-        try:
-            text = repr(value)[:200]
-        except Exception:  # noqa: BLE001
-            text = "?"
-        return {"t": "opaque", "type": type(value).__name__, "text": text}
-
-    def _resolve(self, data):
-        kind = data.get("t")
-        if kind == "handle" and data.get("side") == "trusted":
-            return TrustedProxy(self, int(data["id"]))
-        if kind == "handle" and data.get("side") == "worker":
-            return self.objects[int(data["id"])]
-        if kind == "model":
-            module, function = _MODELS[str(data["name"])]
-            return getattr(__import__(module, fromlist=[function]), function)()
-        if kind == "function":
-            module = str(data["module"])
-            if not module.startswith("medinterp."):
-                raise ProtocolError("only the package's functions")
-            return getattr(__import__(module, fromlist=["_"]), str(data["name"]))
-        raise ProtocolError(f"unexpected value {kind}")
-
-    def callback(self, handle, attribute, args, kwargs):
-        blobs: list[bytes] = []
-        header = {"op": "callback", "id": handle, "attribute": attribute,
-                  "args": [self.encoder.encode(a, blobs) for a in args],
-                  "kwargs": {str(k): self.encoder.encode(v, blobs) for k, v in kwargs.items()}}  # fmt: skip
-        _send(self.write_fd, header, blobs)
-        reply, blobs = _receive(self.read_fd)
-        if reply.get("op") == "raise":
-            raise _rebuild_error(reply)
-        return decode(reply["value"], blobs, self._resolve)
-
-    def setup(self, cells: list[str], timeout: float) -> dict:
-        import signal
-
-        def stop(signum, frame):
-            raise TimeoutError(f"the cell ran longer than {timeout:g} s")
-
-        signal.signal(signal.SIGALRM, stop)
-        errors = []
-        for number, cell in enumerate(cells):
-            signal.alarm(max(1, int(timeout)))
-            try:
-                exec(compile(cell, f"<cell {number}>", "exec"), self.namespace)  # noqa: S102
-            except BaseException as error:  # noqa: BLE001 - a cell's error is the student's
-                errors.append(f"cell {number}: {type(error).__name__}: {error}")
-            finally:
-                signal.alarm(0)
-        functions = sorted(k for k, v in self.namespace.items() if callable(v))
-        return {"op": "ready", "functions": functions[:1000], "errors": errors[:50]}
-
-    def call(self, header: dict, blobs: list[bytes]):
-        from medinterp.grading.feedback import replaced_global
-
-        target = header["target"]
-        if "function" in target:
-            function = self.namespace.get(str(target["function"]))
-            if function is None:
-                raise NameError(f"name {target['function']!r} is not defined")
-        else:
-            function = self.objects[int(target["handle"])]
-        args = [decode(a, blobs, self._resolve) for a in header["args"]]
-        kwargs = {k: decode(v, blobs, self._resolve) for k, v in header["kwargs"].items()}
-        _set_random_state(header["random"], blobs)
-        replacements = {k: decode(v, blobs, self._resolve) for k, v in header["globals"].items()}
-        from contextlib import ExitStack
-
-        with ExitStack() as stack:
-            for name, replacement in replacements.items():
-                stack.enter_context(replaced_global(function, name, replacement))
-            return function(*args, **kwargs)
-
-    def serve(self) -> None:
-        while True:
-            try:
-                header, blobs = _receive(self.read_fd)
-            except EOFError:
-                return
-            if header.get("op") == "setup":
-                _send(self.write_fd, self.setup(header["cells"], float(header["timeout"])), [])
-                continue
-            out: list[bytes] = []
-            try:
-                value = self.call(header, blobs)
-                reply = {"op": "return", "value": self.encoder.encode(value, out)}
-            except Exception as error:  # noqa: BLE001 - the student's error, sent back
-                reply, out = _error_message(error), []
-            reply["random"] = _random_state_blob(out)
-            _send(self.write_fd, reply, out)
-
-
-if __name__ == "__main__":
-    _Channel(int(sys.argv[1]), int(sys.argv[2])).serve()

@@ -24,6 +24,9 @@ The namespaces' first process is this module's ``__main__`` (run as root inside 
 builds the tree, brings the loopback interface up, starts the command as the sandbox's user
 and reaps every process until the command ends; then the namespace, and everything left in
 it, is killed by the kernel.
+
+Why this module is long: the grader's side and the namespaces' first process are two halves
+of one mechanism (the plan one writes is what the other reads); apart, neither reads alone.
 """
 
 from __future__ import annotations
@@ -40,9 +43,10 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
+from os import _exit
 from pathlib import Path
 
-__all__ = ["Limits", "Sandbox", "isolated", "run", "start"]
+__all__ = ["Limits", "Sandbox", "exit_reason", "isolated", "run", "start"]
 
 GiB, MiB = 1024**3, 1024**2
 # Sandbox user ids: a range no account uses, one id per sandbox running at once, offset by
@@ -316,7 +320,7 @@ def run(argv, files=None, limits: Limits | None = None, timeout: float = 600, en
         sandbox.kill()
         returncode = None if reason else sandbox.process.returncode
         if returncode and not reason:
-            reason = _exit_reason(returncode)
+            reason = exit_reason(returncode)
         collected = {}
         for relative in collect:
             path = sandbox.work / relative
@@ -329,7 +333,8 @@ def run(argv, files=None, limits: Limits | None = None, timeout: float = 600, en
         sandbox.close()
 
 
-def _exit_reason(returncode: int) -> str:
+def exit_reason(returncode: int) -> str:
+    """Why a command ended, in words (a status, or the signal that killed it)."""
     if returncode < 0 or returncode > 128:
         number = -returncode if returncode < 0 else returncode - 128
         name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else ""
@@ -409,7 +414,7 @@ def _init(plan: dict) -> int:
             os.execve(plan["argv"][0], plan["argv"], plan["env"])
         except BaseException as error:  # noqa: BLE001 - report, never return into init
             os.write(2, f"sandbox: cannot start {plan['argv'][0]}: {error}\n".encode())
-        os._exit(127)
+        _exit(127)
     for fd in plan["pass_fds"]:  # the conversation is between the grader and the command
         os.close(fd)
     while True:  # reap every orphan until the command itself ends
