@@ -334,3 +334,55 @@ def test_nothing_left_running_and_nothing_written_outside(sharded_class):
     assert running == []
     for place in ("/tmp", "/var/tmp", os.path.expanduser("~"), str(folder), str(folder.parent)):
         assert not Path(place, MARKER).exists(), place
+
+
+# --- records, points per check, forged ------------------------------------------------------
+
+
+def _graded_run(verdicts: dict, claimed: bool = True) -> dict:
+    """What grading one student left: nbgrader's graded notebook (test cells without an
+    error if ``claimed``) and the trusted verdicts for notebook 05."""
+    notebook = nbformat.read(NB05, as_version=4)
+    if not claimed:
+        for cell in notebook.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade"):
+                cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError",
+                                                       evalue="", traceback=[])]  # fmt: skip
+    ran = nbformat.writes(notebook).encode()
+    return {"run": {"notebooks": {NB05.stem: ran}, "reason": "", "log": ""},
+            "verdicts": {NB05.stem: verdicts}, "verdict_reason": ""}  # fmt: skip
+
+
+def _verdict(passed: bool, names: list[str], run: int = 9) -> dict:
+    return {"passed": passed, "points": 0.0, "checks_passed": len(names), "checks_run": run,
+            "passed_checks": names, "feedback": "", "reason": ""}  # fmt: skip
+
+
+def test_points_per_check_forged_and_the_checks_column():
+    from medinterp.instructor.results import build_records, grades_table
+
+    plans = {NB05.stem: plan(NB05)}
+    found = {"sha256": "0", "readable": True, "tampered_cells": [], "flags": []}
+    collected = {student: {NB05.stem: found} for student in ("ada", "ben", "cy")}
+    names = ["returns a DataFrame", "leaves the input unchanged", "other columns untouched"]
+    graded = {
+        "ada": _graded_run({"permute_feature": _verdict(True, names, 3),
+                            "permutation_importance": _verdict(True, names[:1], 1)}),
+        "ben": _graded_run({"permute_feature": _verdict(False, names[:2], 3),
+                            "permutation_importance": _verdict(False, [], 1)}),
+        "cy": _graded_run({"permute_feature": _verdict(False, names[:2], 3),
+                           "permutation_importance": _verdict(False, [], 1)}, claimed=False),
+    }  # fmt: skip
+    all_or_nothing = grades_table(build_records(collected, graded, plans, {}), plans)
+    by_student = all_or_nothing.set_index("student")
+    assert list(by_student["score"]) == [3.0, 0.0, 0.0]
+    # ben's notebook claimed both passes the trusted grader refused; cy's claimed none.
+    assert by_student.loc["ben", "forged"] == "permute_feature;permutation_importance"
+    assert by_student.loc["cy", "forged"] == "" and by_student.loc["ada", "forged"] == ""
+    assert by_student.loc["ben", "checks"] == "permute_feature 2/3; permutation_importance 0/1"
+    check_points = {"permute_feature": {names[0]: 0.25, names[1]: 0.25, names[2]: 0.5}}
+    partial = grades_table(build_records(collected, graded, plans, check_points), plans)
+    partial = partial.set_index("student")
+    assert partial.loc["ben", "permute_feature"] == 0.5
+    assert partial.loc["ben", "permutation_importance"] == 0.0  # not listed: all or nothing
+    assert partial.loc["ada", "score"] == 3.0
