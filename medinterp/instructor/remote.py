@@ -153,9 +153,10 @@ class Worker:
             self.sandbox.process.wait()
             raise self._fail(_ended(self.sandbox.process.returncode)) from None
 
-    def setup(self, cells: list[str], timeout: float) -> None:
-        self._write({"op": "setup", "cells": cells, "timeout": self.timeout}, [])
-        header, _ = self._read(timeout)
+    def setup(self, cells: list[str], seconds: list[float]) -> None:
+        """Run ``cells`` in the worker, each within its ``seconds``."""
+        self._write({"op": "setup", "cells": cells, "seconds": seconds}, [])
+        header, _ = self._read(sum(seconds) + 2 * self.timeout)
         if header.get("op") != "ready":
             raise self._fail("broke the protocol (no ready message)")
         self.functions = [str(name) for name in header.get("functions", [])]
@@ -264,11 +265,12 @@ class RemoteFunction:
         return f"<function {self.__name__} in the sandbox>"
 
 
-def open_worker(cells: list[str], timeout: float, limits=None) -> Worker:
+def open_worker(cells: list[str], timeout: float, limits=None, seconds=None) -> Worker:
     """Start a worker in a new sandbox and run ``cells`` (code) in it.
 
-    ``timeout`` bounds each cell and each call (seconds); a worker that does not answer in
-    time is killed (:class:`WorkerGone` from then on).
+    ``timeout`` bounds each call (seconds), and each cell unless ``seconds`` gives each
+    cell's own limit; a worker that does not answer in time is killed
+    (:class:`WorkerGone` from then on).
     """
     from medinterp.instructor import sandbox
 
@@ -284,7 +286,7 @@ def open_worker(cells: list[str], timeout: float, limits=None) -> Worker:
     os.close(from_worker_write)
     worker = Worker(box, to_worker, from_worker, timeout)
     try:
-        worker.setup(cells, timeout * (len(cells) + 2))
+        worker.setup(cells, list(seconds) if seconds is not None else [timeout] * len(cells))
     except WorkerGone:
         pass  # every call says why
     return worker

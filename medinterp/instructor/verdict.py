@@ -31,7 +31,8 @@ import nbformat
 __all__ = ["Exercise", "Verdict", "plan", "judge", "answer_cells"]
 
 GRADERS = "medinterp.grading"
-MAX_FEEDBACK = 4000  # characters of one grader's trusted output kept
+MAX_FEEDBACK = 4000
+RELEASED_CELL_SECONDS = 300  # characters of one grader's trusted output kept
 
 
 @dataclass(frozen=True)
@@ -206,13 +207,18 @@ def judge(exercises: list[Exercise], released_cells, submitted, timeout: float,
     from medinterp.instructor.remote import RemoteFunction, open_worker
 
     cells, texts = answer_cells(released_cells, submitted)
+    # The student's cells get the cell timeout; the released imports (TensorFlow's takes
+    # tens of seconds on a busy machine) get at least RELEASED_CELL_SECONDS.
+    answers = {_without_magics(text) for text in texts.values()}
+    seconds = [timeout if cell in answers else max(timeout, RELEASED_CELL_SECONDS)
+               for cell in cells]  # fmt: skip
     verdicts, worker = {}, None
     try:
         for exercise in exercises:
             if worker is None or worker.gone:
                 if worker is not None:
                     worker.close()
-                worker = open_worker(cells, timeout, limits)
+                worker = open_worker(cells, timeout, limits, seconds)
             if worker.gone:
                 verdicts[exercise.grade_id] = Verdict(
                     False, 0.0, reason=f"your notebook's code {worker.gone} before grading"

@@ -109,16 +109,16 @@ class Channel:
             raise rebuild_error(reply)
         return decode(reply["value"], blobs, self._resolve)
 
-    def setup(self, cells: list[str], timeout: float) -> dict:
+    def setup(self, cells: list[str], seconds: list[float]) -> dict:
         import signal
 
         def stop(signum, frame):
-            raise TimeoutError(f"the cell ran longer than {timeout:g} s")
+            raise TimeoutError("the cell ran past its time limit")
 
         signal.signal(signal.SIGALRM, stop)
         errors = []
-        for number, cell in enumerate(cells):
-            signal.alarm(max(1, int(timeout)))
+        for number, (cell, limit) in enumerate(zip(cells, seconds, strict=True)):
+            signal.alarm(max(1, int(limit)))
             try:
                 exec(compile(cell, f"<cell {number}>", "exec"), self.namespace)  # noqa: S102
             except BaseException as error:  # noqa: BLE001 - a cell's error is the student's
@@ -154,7 +154,11 @@ class Channel:
             except EOFError:
                 return
             if header.get("op") == "setup":
-                send(self.write_fd, self.setup(header["cells"], float(header["timeout"])), [])
+                send(
+                    self.write_fd,
+                    self.setup(header["cells"], [float(n) for n in header["seconds"]]),
+                    [],
+                )
                 continue
             out: list[bytes] = []
             try:
