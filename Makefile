@@ -116,10 +116,14 @@ release: $(VENV)/.installed-instructor
 # Grade a class: SUBMISSIONS=DIR holds DIR/<student_id>/<notebook>.ipynb (or nbgrader's
 # submitted/ layout); writes DIR/grades.csv and DIR/feedback/<student_id>/*.html.
 # CELL_TIMEOUT (seconds) overrides nbgrader_config.py's per-cell limit.
+# Each submission is graded in its own sandbox, JOBS at once; SHARD=i/N grades one share of
+# the class (a batch job's task) and MERGE=N writes grades.csv from the N shares.
 autograde: $(VENV)/.installed-instructor
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make autograde SUBMISSIONS=DIR [CELL_TIMEOUT=120]"; exit 2; }
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make autograde SUBMISSIONS=DIR [JOBS=N] [CELL_TIMEOUT=120] [SHARD=i/N | MERGE=N] [CHECK_POINTS=FILE.json]"; exit 2; }
 	$(BIN)/python -m medinterp.instructor.autograde "$(SUBMISSIONS)" \
-		$(if $(CELL_TIMEOUT),--timeout $(CELL_TIMEOUT))
+		$(if $(CELL_TIMEOUT),--timeout $(CELL_TIMEOUT)) $(if $(JOBS),--jobs $(JOBS)) \
+		$(if $(SHARD),--shard $(SHARD)) $(if $(MERGE),--merge $(MERGE)) \
+		$(if $(CHECK_POINTS),--check-points $(CHECK_POINTS))
 
 # Re-execute the solution notebooks in place (their outputs are what nbval compares).
 execute: $(VENV)/.installed-test

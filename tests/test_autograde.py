@@ -150,7 +150,9 @@ def graded_class(tmp_path_factory):
     for student, notebooks in submissions.items():
         for notebook, changes in notebooks.items():
             _write_submission(folder / student, notebook, changes)
-    result = autograde(folder, ROOT / "notebooks/source", timeout=CELL_TIMEOUT, config_dir=ROOT)
+    result = autograde(
+        folder, ROOT / "notebooks/source", timeout=CELL_TIMEOUT, config_dir=ROOT, jobs=2
+    )
     seconds = result.seconds["autograde"]
     print(f"\nautograde: {result.n_notebooks} notebooks in {seconds:.0f} s, "
           f"{seconds / result.n_notebooks:.1f} s each; steps {result.seconds}")  # fmt: skip
@@ -168,7 +170,8 @@ def test_grades_csv_cell_by_cell(graded_class):
     )
     exercise_columns = [e for names in EXERCISES.values() for e in names]
     assert list(grades.columns) == ["student", "notebook", "submitted", "score", "max_score",
-                                    *exercise_columns, "tampered_cells", "flags"]  # fmt: skip
+                                    *exercise_columns, "tampered_cells", "flags",
+                                    "forged", "reason", "checks"]  # fmt: skip
     assert len(grades) == len(expected) * len(MAX_SCORE)
     for row in grades.itertuples(index=False):
         row = row._asdict()
@@ -186,6 +189,12 @@ def test_grades_csv_cell_by_cell(graded_class):
         assert row["score"] == sum((points or {}).values()), where
         assert row["tampered_cells"] == tampered, where
         assert row["flags"] == (flags.get(student, "") if points is not None else ""), where
+        # No notebook's own tests claimed a pass the trusted grader refused.
+        assert row["forged"] == "", where
+        # Only an answer that never ended, or never compiled, could not be graded as usual.
+        named = {("jo", NB05): "permute_feature: your code stopped after",
+                 ("ivan", NB05): "permute_feature is not defined"}.get((student, notebook))  # fmt: skip
+        assert (named in row["reason"]) if named else row["reason"] == "", (where, row["reason"])
 
 
 def _feedback(folder: Path, student: str, notebook: str = NB05) -> str:
