@@ -168,8 +168,12 @@ def _grade_map(exercise: Exercise, case: CamCase, got, tolerance: float, full: b
                               f"min {brief(got.min())}",
                               "keep positive evidence only: the ReLU, np.maximum(cam, 0)")  # fmt: skip
     if abs(got.max() - 1) > 1e-3:
-        return exercise.check(f"{title}: maximum is 1", False, 1.0, got.max(),
-                              "divide the map by its maximum (when that is above 0)")  # fmt: skip
+        hint = (
+            "the map is zero everywhere, so every weight was 0: the gradient was zero or None. "
+            "Call the hook and take the class score inside the GradientTape's with block"
+            if got.max() == 0 else "divide the map by its maximum (when that is above 0)"
+        )  # fmt: skip
+        return exercise.check(f"{title}: maximum is 1", False, 1.0, got.max(), hint)
     error = _distance(got, _accepted(case))
     hint = "" if error < tolerance else _diagnose_map(case, got, tolerance, full)
     if error >= tolerance and not hint:

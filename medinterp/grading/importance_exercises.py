@@ -441,9 +441,14 @@ def permutation_importance_test(fn, cindex) -> bool:
             multi |= any(p is not None and len(p) > 1 for p in permuted_sets)
             counts_seen.append(f"num_samples={samples}: {per_feature}")
             counts_ok &= per_feature == [samples] * n_features and baselines >= 1
+        only_unpermuted = all(
+            not any(p for _, p, _, _ in rows) and len(rows) > 1 for _, _, rows in runs
+        )
         count_hint = (
-            "permute one column at a time (only the feature being scored)"
-            if multi else "loop over range(num_samples) for every feature, and score the "
+            "permute one column at a time (only the feature being scored)" if multi
+            else "every score was of X itself: score the permuted copy, "
+            "metric(y, model.predict_proba(permuted_X)[:, 1])" if only_unpermuted
+            else "loop over range(num_samples) for every feature, and score the "
             "unpermuted X once for the baseline"
         )  # fmt: skip
         exercise.check("num_samples permuted scores per feature (tried 3 and 5), and a baseline",

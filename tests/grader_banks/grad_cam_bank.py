@@ -256,6 +256,17 @@ def score_after_tape(input_model, image, category_index, layer_name):
     return _finish((maps[0].numpy() * gradients.mean(axis=(0, 1))).sum(-1), image)
 
 
+def score_after_tape_gradient_zeroed(input_model, image, category_index, layer_name):
+    """The score outside the tape, and the None gradient replaced by zeros to stop the crash:
+    an all-zero map, which dividing by its maximum cannot fix."""
+    hook = activation_model(input_model, layer_name)
+    with tf.GradientTape() as tape:
+        maps, outputs = hook(image)
+    gradients = tape.gradient(outputs[:, category_index], maps)
+    gradients = np.zeros(maps.shape[1:]) if gradients is None else gradients[0].numpy()
+    return _finish((maps[0].numpy() * gradients.mean(axis=(0, 1))).sum(-1), image)
+
+
 def predict_in_tape(input_model, image, category_index, layer_name):
     hook = activation_model(input_model, layer_name)
     with tf.GradientTape() as tape:
@@ -268,6 +279,7 @@ def predict_in_tape(input_model, image, category_index, layer_name):
 WRONG = {
     weights_over_width_and_channels: ("crashed", "axis=(1, 2) of the (h, w, channels)"),
     score_after_tape: ("crashed", "the score was taken after it"),
+    score_after_tape_gradient_zeroed: ("maximum is 1", "the gradient was zero or None"),
     predict_in_tape: ("crashed", "hook.predict(...)"),
     no_relu: ("no negative values", "np.maximum(cam, 0)"),
     not_normalised: ("maximum is 1", "divide the map by its maximum"),

@@ -281,7 +281,7 @@ WRONG = {
     negative_class: ("scores predict_proba(X)[:, 1]", "positive class"),
     ignores_num_samples: ("num_samples permuted scores per feature", "range(num_samples)"),
     one_permutation_reused: ("a new permutation for every sample", "inside the sample loop"),
-    never_permutes: ("num_samples permuted scores per feature", "range(num_samples)"),
+    never_permutes: ("num_samples permuted scores per feature", "score the permuted copy"),
     permutes_whole_rows: ("num_samples permuted scores per feature", "one column at a time"),
     mutates_X: ("leaves X and y unchanged", "never change X"),
     stacked_rows_misread: ("scores predict_proba(X)[:, 1]", "blocks of len(X) rows"),
