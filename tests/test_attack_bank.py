@@ -23,6 +23,11 @@ ONLY = [name for name in os.environ.get("ATTACK_BANK_ONLY", "").split(",") if na
 SELECTED = [attack for attack in ATTACKS if not ONLY or attack.name in ONLY]
 
 
+def handed_in(rows, students):
+    """The rows of the notebooks these students handed in (not the others' notebooks)."""
+    return [row for row in rows if row["notebook"][:2] in students.get(row["student"], ())]
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, nhanes_dir, cxr_samples_dir):
     pytest.importorskip("nbgrader")
@@ -64,8 +69,8 @@ def test_the_bank_is_large_and_covers_every_class():
 def test_classmates_alone_are_graded(runs):
     alone, _ = runs
     assert alone.returncode == 0, alone.output
-    honest = [row for row in alone.rows if row["student"] in HONEST]
-    untouched = [row for row in alone.rows if row["student"] in UNTOUCHED]
+    honest = handed_in(alone.rows, HONEST)
+    untouched = handed_in(alone.rows, UNTOUCHED)
     assert honest and all(row["score"] == row["max_score"] for row in honest), honest
     assert untouched and all(points(row) == 0 for row in untouched), untouched
 

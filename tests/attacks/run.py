@@ -179,6 +179,8 @@ def outcome(attack, run):
         notes.append("no row in grades.csv")
     for row in mine:
         got = points(row)
+        if row["notebook"][:2] != attack.notebook and not got:
+            continue  # a notebook the attacker did not hand in, graded 0
         text = f"{row['score']}/{row['max_score']}"
         if got:
             notes.append(f"UNEARNED {text}")
