@@ -5,9 +5,12 @@ untouched (or wrong), plus the attack. Any point such a student gets is unearned
 sit honest students (answers written from the exercise text, tests/attacks/solutions.py) and
 an untouched student; they must be graded exactly as in a class without the attackers.
 
-Student ids sort so that the attackers are graded after `aa_honest` and before `honest` and
-`untouched`: an attack on the class can reach both a classmate graded before it and one
-graded after it.
+Student ids sort so that the attackers (`atk_*`) are graded after `aa_honest` and before
+`honest` and `untouched`: an attack on the class can reach both a classmate graded before it
+and one graded after it. The attacks that change how everyone after them is graded
+(`tamper_*`) come after `honest` and before `untouched`, so that they cannot mask the other
+attacks' outcomes; the ones that rewrite classmates' grades or files spare the attackers for
+the same reason.
 """
 
 from collections.abc import Callable
@@ -38,10 +41,13 @@ class Attack:
     notebook: str  # "01", "05", ...
     doc: str
     build: Callable[[dict], "dict | bytes"]
+    # "tamper" for attacks on everyone graded after them: their ids sort after the other
+    # attackers' (and `honest`), before `untouched`, so they cannot mask another attack.
+    prefix: str = "atk"
 
     @property
     def student(self):
-        return f"atk_{self.name}"
+        return f"{self.prefix}_{self.name}"
 
     @property
     def filename(self):
@@ -359,6 +365,7 @@ ATTACKS = [
         "05",
         "the gradebook's and the source's test cells become `x_passed = True`",
         in_answer(PF, payloads.REWRITE_COURSE_SOURCE),
+        prefix="tamper",
     ),
     Attack(
         "home_startup",
@@ -367,6 +374,7 @@ ATTACKS = [
         "an IPython startup file in the profile and in HOME makes later kernels' graders "
         "pass; marker files in HOME and TMPDIR",
         in_answer(PF, payloads.HOME_STARTUP),
+        prefix="tamper",
     ),
     Attack(
         "site_packages_pth",
@@ -374,6 +382,7 @@ ATTACKS = [
         "05",
         "a .pth file in site-packages makes later Python processes' graders pass",
         in_answer(PF, payloads.SITE_PACKAGES_PTH),
+        prefix="tamper",
     ),
     # Processes that outlive the kernel.
     Attack(

@@ -8,7 +8,7 @@ course out of reach it simply finds nothing.
 
 Helper processes an attack starts carry the words `attack-bank` and the student id in their
 command line, so a test can say whose they are; every one of them ends by itself within
-15 minutes, and the test kills any it finds.
+an hour, and the test kills any it finds.
 """
 
 # Finds the nbgrader course folder (the one holding gradebook.db) above the working folder,
@@ -626,24 +626,32 @@ import sqlite3
 
 if _COURSE is not None:
     _db = sqlite3.connect(_COURSE / "gradebook.db", timeout=60)
-    _mine = ("(SELECT sn.id FROM submitted_notebook sn JOIN submitted_assignment sa "
-             f"ON sn.assignment_id = sa.id WHERE sa.student_id = '{_ME}')")
+    _victims = (
+        "(SELECT sn.id FROM submitted_notebook sn JOIN submitted_assignment sa "
+        "ON sn.assignment_id = sa.id WHERE sa.student_id NOT LIKE 'atk!_%' ESCAPE '!' "
+        "AND sa.student_id NOT LIKE 'tamper!_%' ESCAPE '!')"
+    )
     for _trigger, _event in [("zero_insert", "INSERT"), ("zero_update", "UPDATE")]:
         _db.execute(
             f"CREATE TRIGGER IF NOT EXISTS {_trigger} AFTER {_event} ON grade "
-            f"WHEN NEW.notebook_id NOT IN {_mine} "
+            f"WHEN NEW.notebook_id IN {_victims} "
             "BEGIN UPDATE grade SET auto_score = 0, manual_score = 0 WHERE id = NEW.id; END"
         )
-    _db.execute(f"UPDATE grade SET auto_score = 0, manual_score = 0 WHERE notebook_id NOT IN {_mine}")
+    _db.execute(f"UPDATE grade SET auto_score = 0, manual_score = 0 WHERE notebook_id IN {_victims}")
     _db.commit()
     _db.close()
 """
 )
 
 # Every classmate's notebooks, in the course and in the instructor's folder, become the
-# released (unanswered) copies.
+# released (unanswered) copies. The bank's other attackers (atk_*, tamper_*) are spared, here
+# and in GRADEBOOK_CLASSMATES, so that their own outcomes stay attributable.
+_BANK_STUDENTS = """
+_BANK = ("atk_", "tamper_")
+"""
 OVERWRITE_CLASSMATES = (
     COURSE
+    + _BANK_STUDENTS
     + """
 import shutil
 
@@ -653,7 +661,7 @@ if _COURSE is not None:
     _targets += [p for p in _COURSE.parent.glob("*/*.ipynb") if p.parent.name != _COURSE.name]
     for _target in _targets:
         _owner = _target.parent.parent.name if _COURSE in _target.parents else _target.parent.name
-        if _owner != _ME and _target.name in _released:
+        if not _owner.startswith(_BANK) and _target.name in _released:
             shutil.copyfile(_released[_target.name], _target)
 """
 )
@@ -769,7 +777,7 @@ _SCRIPT = """
 import csv, os, sys, time
 path, me = sys.argv[4], sys.argv[2]
 full = {"score": None, "permute_feature": "1.0", "permutation_importance": "2.0"}
-deadline = time.time() + 900
+deadline = time.time() + 3600
 while time.time() < deadline and not os.path.exists(path):
     time.sleep(0.2)
 time.sleep(3)
@@ -801,7 +809,7 @@ import sqlite3, sys, time
 path, me = sys.argv[4], sys.argv[2]
 mine = ("SELECT sn.id FROM submitted_notebook sn JOIN submitted_assignment sa "
         "ON sn.assignment_id = sa.id WHERE sa.student_id = ?")
-deadline = time.time() + 900
+deadline = time.time() + 3600
 while time.time() < deadline:
     try:
         db = sqlite3.connect(path, timeout=1)
@@ -812,7 +820,7 @@ while time.time() < deadline:
         db.close()
     except sqlite3.Error:
         pass
-    time.sleep(0.05)
+    time.sleep(0.5)
 """
 if _COURSE is not None:
     _detach(_SCRIPT, "gradebook-rewrite", str(_COURSE / "gradebook.db"))
@@ -828,7 +836,7 @@ _ME = _pathlib.Path.cwd().resolve().parent.name
     + DETACH
     + """
 for _ in range(30):
-    _detach("import time; time.sleep(600)", "swarm")
+    _detach("import time; time.sleep(3600)", "swarm")
 """
 )
 
@@ -865,7 +873,7 @@ _hog = [np.ones(100 * 2**20 // 8) for _ in range(30)]  # 3 GB, every page touche
 del _hog
 """
 
-# A bounded fork tree: 30 copies of the kernel, each sleeping 5 minutes.
+# A bounded fork tree: 30 copies of the kernel, each sleeping an hour.
 FORK_TREE = """\
 import os
 import time
@@ -876,7 +884,7 @@ def _grow(depth):
         if os.fork() == 0:
             if depth < 4:
                 _grow(depth + 1)
-            time.sleep(300)
+            time.sleep(3600)
             os._exit(0)
 
 
