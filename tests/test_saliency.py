@@ -19,26 +19,6 @@ SIZE = 16
 
 
 @pytest.fixture(scope="module")
-def quadrant_model():
-    """A linear model whose only class score is the sum of the top-left quadrant's pixels
-    (times 3 channels' weights of 1): every method's right answer is known exactly."""
-    import keras
-
-    inputs = keras.Input((SIZE, SIZE, 3))
-    x = keras.layers.Conv2D(3, 1, use_bias=False, name="conv")(inputs)
-    x = keras.layers.Cropping2D(((0, SIZE // 2), (0, SIZE // 2)), name="crop")(x)
-    x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(2, activation="sigmoid", name="predictions")(x)
-    model = keras.Model(inputs, outputs)
-    model.get_layer("conv").set_weights([np.eye(3, dtype="float32")[None, None]])
-    kernel = np.zeros((SIZE * SIZE // 4 * 3, 2), np.float32)
-    kernel[:, 0] = 1.0 / 64  # class 0: the quadrant's mean over its 64 pixels
-    kernel[:, 1] = -1.0 / 64  # class 1: minus that
-    model.get_layer("predictions").set_weights([kernel, np.zeros(2, np.float32)])
-    return model
-
-
-@pytest.fixture(scope="module")
 def images():
     rng = np.random.default_rng(0)
     return rng.uniform(0.2, 1.0, (2, SIZE, SIZE, 3)).astype(np.float32)
