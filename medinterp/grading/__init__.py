@@ -13,6 +13,7 @@ Modules: :mod:`~medinterp.grading.feedback` (the shared feedback framework),
 :mod:`~medinterp.grading.importance_exercises` (``permute_feature``,
 ``permutation_importance``), :mod:`~medinterp.grading.shap_exercises`
 (``class_one_values``), :mod:`~medinterp.grading.subgroup_exercises` (``subgroup_auc``),
+:mod:`~medinterp.grading.saliency_exercises` (``integrated_gradients``),
 :mod:`~medinterp.grading.hints` (hints, read from ``hints.json``).
 """
 
@@ -28,6 +29,7 @@ from medinterp.grading.importance_exercises import (
     permutation_importance_test,
     permute_feature_test,
 )
+from medinterp.grading.saliency_exercises import integrated_gradients_test
 from medinterp.grading.shap_exercises import class_one_values_test
 from medinterp.grading.subgroup_exercises import subgroup_auc_test
 
@@ -40,6 +42,7 @@ __all__ = [
     "get_hook_test",
     "grad_cam_test",
     "hint",
+    "integrated_gradients_test",
     "permutation_importance_test",
     "permute_feature_test",
     "reference_cam",

@@ -16,4 +16,5 @@ BANKS = (
     "get_gradients_bank",
     "class_one_values_bank",
     "subgroup_auc_bank",
+    "integrated_gradients_bank",
 )
