@@ -19,12 +19,14 @@ from benchmarks import (
     bench_importance,
     bench_notebook,
     bench_phantoms,
+    bench_saliency,
     bench_widgets,
 )
 from benchmarks.common import sections
 
 SCRIPTS = {
     "gradcam": bench_gradcam,
+    "saliency": bench_saliency,
     "importance": bench_importance,
     "cindex": bench_cindex,
     "phantoms": bench_phantoms,
