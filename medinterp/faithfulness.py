@@ -29,6 +29,7 @@ __all__ = ["deletion_insertion", "randomisation_check", "FILL_SIGMA_SHARE"]
 #: The fill for removed pixels: the image blurred with this sigma (share of its height).
 FILL_SIGMA_SHARE = 0.08
 FILLS = ("blur", "mean")
+_BATCH = 32
 
 
 def _blurred(image):
@@ -86,8 +87,13 @@ def deletion_insertion(
             chosen = chosen.reshape(image.shape[:2])[..., None]
             batches["deletion"].append(np.where(chosen, fill, image))
             batches["insertion"].append(np.where(chosen, image, fill))
-    probabilities = np.asarray(
-        model.predict_on_batch(np.concatenate([batches["deletion"], batches["insertion"]]))
+    inputs = np.concatenate([batches["deletion"], batches["insertion"]])
+    # In chunks: a few dozen images at a time keep the kernel's memory low.
+    probabilities = np.concatenate(
+        [
+            model.predict_on_batch(inputs[start : start + _BATCH])
+            for start in range(0, len(inputs), _BATCH)
+        ]
     )[:, class_index].reshape(2, len(maps), n_steps + 1)
     fractions = counts / n_pixels
     return Bunch(

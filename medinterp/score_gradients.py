@@ -18,7 +18,7 @@ from medinterp.gradcam import activation_model
 __all__ = ["score_model", "ScoreGradients", "score_gradients"]
 
 # Inputs per vectorised Jacobian: bounds memory to about chunk x classes x one image's size.
-_CHUNK = 32
+_CHUNK = 16
 _score_models: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
