@@ -205,11 +205,11 @@ def _path_gradients(case, start, step, alphas, class_index=None):
 def _diagnose(case, got, tolerance, full) -> str:
     for words, candidates in _cheap_mistakes(case).items():
         if _distance(got, candidates) < tolerance:
-            return f"your attributions {words}"
+            return f"your answer {words}"
     if full:
         for words, candidates in _costly_mistakes(case).items():
             if _distance(got, candidates) < tolerance:
-                return f"your attributions {words}"
+                return f"your answer {words}"
     return ""
 
 
