@@ -6,6 +6,8 @@ import pytest
 from medinterp.labels import LABELS
 from medinterp.widgets import SaliencyExplorer
 
+pytestmark = pytest.mark.slow  # builds the explorer: loads the model, computes maps
+
 
 @pytest.fixture(scope="module")
 def explorer():
