@@ -19,7 +19,7 @@ ifneq ($(wildcard $(SHARED_CXR)/images/00000075_000.png),)
 export MEDINTERP_CXR_SAMPLES_DIR ?= $(SHARED_CXR)
 endif
 
-.PHONY: lab test test-latest lock lint format bench classroom model evaluate examples release autograde execute clean
+.PHONY: lab test test-latest lock lint format bench classroom model evaluate evaluate-saliency examples release autograde execute clean
 
 # uv installs the environment from uv.lock, the one lock every install uses (make lock).
 UV_VERSION := 0.13.9
@@ -103,6 +103,12 @@ model: $(VENV)/.installed
 
 evaluate: $(VENV)/.installed
 	$(BIN)/python -m medinterp.evaluate_xray --output medinterp/assets/MODEL_CARD.md
+
+# The card's saliency section (six methods, three baselines; about 20 minutes on 2 busy
+# cores); run make evaluate afterwards to put it in MODEL_CARD.md.
+evaluate-saliency: $(VENV)/.installed
+	$(BIN)/python -m medinterp.saliency_evaluation --n-images 60 \
+		--output medinterp/assets/model_card_saliency.md
 
 # Re-render the shipped example phantoms (a test checks they match the generator).
 examples: $(VENV)/.installed

@@ -19,6 +19,7 @@ from benchmarks import (
     bench_importance,
     bench_notebook,
     bench_phantoms,
+    bench_saliency,
     bench_survival,
     bench_widgets,
 )
@@ -26,6 +27,7 @@ from benchmarks.common import sections
 
 SCRIPTS = {
     "gradcam": bench_gradcam,
+    "saliency": bench_saliency,
     "importance": bench_importance,
     "cindex": bench_cindex,
     "survival": bench_survival,

@@ -296,6 +296,9 @@ def model_card(
         "history": _asset_text("model_card_history.md").rstrip(),
     }
     card = string.Template(_asset_text("model_card_template.md")).substitute(figures)
+    # The saliency section is measured by its own, slower command (python -m
+    # medinterp.saliency_evaluation), so make evaluate keeps the one it last wrote.
+    card = card.rstrip() + "\n\n" + _asset_text("model_card_saliency.md").rstrip() + "\n"
     return card if shortcut is None else card.rstrip() + "\n\n" + shortcut_section(shortcut) + "\n"
 
 

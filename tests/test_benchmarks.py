@@ -13,7 +13,9 @@ def test_smoke_run_writes_a_table(tmp_path, nhanes_dir):
     measures = [row.measure for row in rows]
     assert sum(m.startswith("c-index") and "lifelines" in m for m in measures) == 2
     assert sum(m.startswith("c-index") and "roc_auc_score" in m for m in measures) == 2
-    assert sum("GradCAM" in m for m in measures) == 2
+    assert sum("GradCAM" in m and "++" not in m for m in measures) == 2
+    assert sum("tf-keras-vis" in m for m in measures) == 3
+    assert sum("Integrated Gradients" in m for m in measures) == 1
     assert sum(m.startswith("permutation importance") for m in measures) == 5
     assert sum("Explorer update" in m for m in measures) == 2
     assert sum("phantoms.generate" in m for m in measures) == 1

@@ -24,7 +24,13 @@ TABULAR = (
     "subgroup_auc_bank",
     "harrell_c_bank",
 )
-XRAY = ("grad_cam_bank", "compute_gradcam_bank", "get_hook_bank", "get_gradients_bank")
+XRAY = (
+    "grad_cam_bank",
+    "compute_gradcam_bank",
+    "get_hook_bank",
+    "get_gradients_bank",
+    "integrated_gradients_bank",
+)
 
 
 def _bank(name):
@@ -349,6 +355,7 @@ POLICY_EXERCISES = {
     "permutation_importance": "05_permutation_importance",
     "class_one_values": "06_shap",
     "harrell_c": "08_importance_pitfalls",
+    "integrated_gradients": "07_comparing_saliency_methods",
 }
 
 
@@ -431,6 +438,7 @@ def test_xray_graders_answer_false_to_odd_returns(value, capsys):
     assert grading.grad_cam_test(lambda model, image, k, layer: value) is False
     assert grading.get_hook_test(lambda model, layer: value) is False
     assert grading.get_gradients_test(lambda model, image, k, layer: value) is False
+    assert grading.integrated_gradients_test(lambda model, image, k, baseline, n: value) is False
     out = capsys.readouterr().out
     assert "grader itself failed" not in out and "Traceback" not in out
 

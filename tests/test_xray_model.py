@@ -160,6 +160,7 @@ def test_model_card_reports_the_scores_and_what_limits_it():
     assert "90% of the maxima are inside the mask or within one map cell" in card
     assert "(16 px) from it" in card and "last spatial map 16x16" in card
     assert "## What was tried to raise the pointing game" in card  # the history file
+    assert "## Saliency methods against ground truth" in card  # make evaluate-saliency's
     assert "${" not in card  # every placeholder filled
 
 

@@ -13,6 +13,7 @@ Modules: :mod:`~medinterp.grading.feedback` (the shared feedback framework),
 :mod:`~medinterp.grading.importance_exercises` (``permute_feature``,
 ``permutation_importance``), :mod:`~medinterp.grading.shap_exercises`
 (``class_one_values``), :mod:`~medinterp.grading.subgroup_exercises` (``subgroup_auc``),
+:mod:`~medinterp.grading.saliency_exercises` (``integrated_gradients``),
 :mod:`~medinterp.grading.survival_exercises` (``harrell_c``),
 :mod:`~medinterp.grading.hints` (hints, read from ``hints.json``),
 :mod:`~medinterp.grading.xray_crashes` (the mistakes behind the X-ray exercises' crashes).
@@ -26,6 +27,7 @@ from medinterp.grading.importance_exercises import (
     permutation_importance_test,
     permute_feature_test,
 )
+from medinterp.grading.saliency_exercises import integrated_gradients_test
 from medinterp.grading.shap_exercises import class_one_values_test
 from medinterp.grading.subgroup_exercises import subgroup_auc_test
 from medinterp.grading.survival_exercises import harrell_c_test
@@ -40,6 +42,7 @@ __all__ = [
     "grad_cam_test",
     "harrell_c_test",
     "hint",
+    "integrated_gradients_test",
     "permutation_importance_test",
     "permute_feature_test",
     "reset_hints",

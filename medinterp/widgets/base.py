@@ -11,7 +11,16 @@ import cv2
 import ipywidgets as w
 import numpy as np
 
-__all__ = ["Explorer", "png", "figure_png", "error_html"]
+__all__ = [
+    "Explorer",
+    "png",
+    "figure_png",
+    "error_html",
+    "image_picker",
+    "opacity_slider",
+    "gray_rgb",
+    "tile",
+]
 
 
 def png(rgb: np.ndarray) -> bytes:
@@ -57,3 +66,35 @@ class Explorer:
                 self.message.value = error_html(error)
 
         return run
+
+
+# --- controls and tiles every X-ray explorer shows alike -------------------------------------
+
+
+def image_picker(dataset) -> w.Dropdown:
+    """A dropdown of the dataset's images, each named with its findings ("normal" if none)."""
+    options = [
+        (f"{name}: {', '.join(dataset.labels(i)) or 'normal'}", i)
+        for i, name in enumerate(dataset.df["Image"])
+    ]
+    return w.Dropdown(options=options, value=0, description="Image")
+
+
+def opacity_slider() -> w.FloatSlider:
+    """The heat map's opacity, updated on release (each update redraws)."""
+    return w.FloatSlider(
+        value=0.5, min=0.0, max=1.0, step=0.05, description="Opacity", continuous_update=False
+    )
+
+
+def gray_rgb(image) -> np.ndarray:
+    """A grayscale image as three equal channels (an RGB image unchanged)."""
+    image = np.asarray(image)
+    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+
+
+def tile(rgb, caption: str) -> w.VBox:
+    """A picture with a bold caption under it."""
+    picture = w.Image(value=png(rgb), format="png", layout=w.Layout(width="200px"))
+    picture.add_class("medinterp-tile")
+    return w.VBox([picture, w.HTML(f"<b>{html.escape(caption)}</b>")])

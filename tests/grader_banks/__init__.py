@@ -17,4 +17,5 @@ BANKS = (
     "class_one_values_bank",
     "subgroup_auc_bank",
     "harrell_c_bank",
+    "integrated_gradients_bank",
 )
