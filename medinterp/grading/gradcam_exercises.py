@@ -228,7 +228,9 @@ def grad_cam_test(fn, tolerance: float = 0.01) -> bool:
 # --- compute_gradcam ------------------------------------------------------------------------
 
 COMPUTE_GRADCAM_CASES = (
-    ("phantom_003.png", ("Mass", "Cardiomegaly", "Infiltration"), "conv3_block8_concat"),
+    # Pneumonia is absent from phantom_003 although the model gives it 0.89: a ground truth
+    # read off the predictions (p > 0.5) fails here.
+    ("phantom_003.png", ("Mass", "Cardiomegaly", "Pneumonia"), "conv3_block8_concat"),
     ("phantom_016.png", ("Edema", "Pneumothorax", "Cardiomegaly"), "relu"),
 )
 
@@ -330,7 +332,7 @@ def _unusable(values, use) -> object:
     return None
 
 
-def _check_ground_truth(exercise, title, image_name, ground_truth, selected):
+def _check_ground_truth(exercise, title, image_name, ground_truth, selected, probabilities):
     examples, _ = example_set()
     row = examples.df.loc[examples.df["Image"] == image_name].iloc[0]
     expected = [int(row[label]) for label in selected]
@@ -347,10 +349,15 @@ def _check_ground_truth(exercise, title, image_name, ground_truth, selected):
                               "value with .iloc[0]")  # fmt: skip
     got = _as_vector(ground_truth, len(selected))
     passed = got is not None and got.tolist() == expected
+    hint = "read each selected label from img's own row: df[df['Image'] == img][label].iloc[0]"
+    predicted = _as_vector(probabilities, len(selected))
+    if not passed and got is not None and predicted is not None:
+        if got.astype(int).tolist() == (predicted > 0.5).astype(int).tolist():
+            hint = ("that is the model's prediction, not the truth: the ground truth is the "
+                    "label in df, df[df['Image'] == img][label].iloc[0]")  # fmt: skip
     return exercise.check(f"{title}: ground truth", passed, expected,
                           got.astype(int).tolist() if got is not None else brief(ground_truth),
-                          "read each selected label from img's own row: "
-                          "df[df['Image'] == img][label].iloc[0]")  # fmt: skip
+                          hint)  # fmt: skip
 
 
 def _check_maps(exercise, title, image_name, cams, selected, layer_name):
@@ -423,7 +430,8 @@ def compute_gradcam_test(fn) -> bool:
             call = calls[0]
             _check_probabilities(exercise, title, image_name, call["labels"],
                                  call["probabilities"], selected)  # fmt: skip
-            _check_ground_truth(exercise, title, image_name, call.get("ground_truth"), selected)
+            _check_ground_truth(exercise, title, image_name, call.get("ground_truth"), selected,
+                                call["probabilities"])  # fmt: skip
             _check_maps(exercise, title, image_name, call["cams"], selected, layer_name)
 
     return run_exercise("compute_gradcam", fn, body)

@@ -286,6 +286,21 @@ default_size = _course_with(size=False)
 path_plus_string = _course_with(path=lambda folder, img: folder + img)
 string_without_separator = _course_with(path=lambda folder, img: str(folder) + img)
 
+
+def ground_truth_from_predictions(
+    model, img, mean, std, data_dir, df, labels, selected_labels, layer_name="relu"
+):
+    """The truth read off the model (p > 0.5): right wherever the model is right."""
+    image = load_image_normalize(
+        os.path.join(data_dir, img), mean, std, H=_size(model), W=_size(model)
+    )
+    predictions = model.predict(image, verbose=0)
+    cams = [grad_cam(model, image, labels.index(s), layer_name) for s in selected_labels]
+    probabilities = [predictions[0][labels.index(s)] for s in selected_labels]
+    ground_truth = [int(p > 0.5) for p in probabilities]
+    return show_gradcam(image[0], cams, probabilities, selected_labels, ground_truth)
+
+
 for _name, _function in list(globals().items()):
     if callable(_function) and getattr(_function, "__name__", "") == "compute_gradcam":
         _function.__name__ = _name  # name each variant for the reports
@@ -307,6 +322,7 @@ WRONG = {
     ignores_layer_name: ("maps at layer conv3_block8_concat", "pass layer_name on to grad_cam"),
     no_ground_truth: ("ground truth", "pass ground_truth"),
     ground_truth_from_first_row: ("ground truth", "img's own row"),
+    ground_truth_from_predictions: ("ground truth", "the model's prediction, not the truth"),
     one_map_for_all: ("maps at layer", "for each label"),
 }
 
