@@ -25,6 +25,8 @@ from medinterp.labels import LABELS
 
 __all__ = ["integrated_gradients_test", "IG_CASES"]
 
+_POINTS_PER_PASS = 8
+
 
 @dataclass(frozen=True)
 class IgCase:
@@ -76,18 +78,33 @@ def _inputs(case: IgCase):
 def _gradients(case: IgCase, points, probability=False):
     """Gradients ``(m, H, W, C)`` of the class score (or probability) at ``baseline + a
     (image - baseline)`` for each a of ``points``, and the scores there."""
+    image, baseline = _inputs(case)
+    return _along_path(case, baseline, image - baseline, points, probability=probability)
+
+
+def _along_path(case, start, step, alphas, class_index=None, probability=False):
+    """Gradients ``(m, H, W, C)`` and values ``(m,)`` of a class score (or probability) at
+    ``start + a * step`` for each a of ``alphas``."""
     import tensorflow as tf
 
     from medinterp.saliency import score_model
 
-    image, baseline = _inputs(case)
     model = _model(case) if probability else score_model(_model(case))
-    alphas = np.asarray(points, np.float32)[:, None, None, None]
-    path = tf.constant(baseline + alphas * (image - baseline))
-    with tf.GradientTape() as tape:
-        tape.watch(path)
-        scores = model(path, training=False)[:, case.class_index]
-    return tape.gradient(scores, path).numpy().astype(np.float64), scores.numpy()
+    index = case.class_index if class_index is None else class_index
+    alphas = np.asarray(alphas, np.float32)
+    gradients, scores = [], []
+    # A few points per backward pass: TensorFlow keeps the memory of the largest batch it
+    # has run for the rest of the session (about 20 MB per phantom), so 47 points at once
+    # would hold 1 GB of a Binder's 2 GB.
+    for first in range(0, len(alphas), _POINTS_PER_PASS):
+        chunk = alphas[first : first + _POINTS_PER_PASS, None, None, None]
+        path = tf.constant(start + chunk * step)
+        with tf.GradientTape() as tape:
+            tape.watch(path)
+            chosen = model(path, training=False)[:, index]
+        gradients.append(tape.gradient(chosen, path).numpy().astype(np.float64))
+        scores.append(chosen.numpy())
+    return np.concatenate(gradients), np.concatenate(scores)
 
 
 def _rules(n):
@@ -188,16 +205,7 @@ def _costly_mistakes(case: IgCase) -> dict[str, list[np.ndarray]]:
 def _path_gradients(case, start, step, alphas, class_index=None):
     """Average logit gradients along ``start + a * step``: over all of ``alphas``, all but
     the last, all but the first, and by the trapezoid rule (the usual rules)."""
-    import tensorflow as tf
-
-    from medinterp.saliency import score_model
-
-    path = tf.constant(start + np.asarray(alphas, np.float32)[:, None, None, None] * step)
-    with tf.GradientTape() as tape:
-        tape.watch(path)
-        index = case.class_index if class_index is None else class_index
-        scores = score_model(_model(case))(path, training=False)[:, index]
-    gradients = tape.gradient(scores, path).numpy().astype(np.float64)
+    gradients, _ = _along_path(case, start, step, alphas, class_index=class_index)
     left, right = gradients[:-1].mean(axis=0), gradients[1:].mean(axis=0)
     return [gradients.mean(axis=0), left, right, (left + right) / 2]
 
