@@ -53,9 +53,12 @@ def _free_port():
 def _write_notebook(folder: Path):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
-        nbformat.v4.new_code_cell("from medinterp.widgets import ShapExplorer, XrayExplorer"),
+        nbformat.v4.new_code_cell(
+            "from medinterp.widgets import SaliencyExplorer, ShapExplorer, XrayExplorer"
+        ),
         nbformat.v4.new_code_cell("xray = XrayExplorer()\nxray"),
         nbformat.v4.new_code_cell("shap_explorer = ShapExplorer()\nshap_explorer"),
+        nbformat.v4.new_code_cell("saliency = SaliencyExplorer()\nsaliency"),
     ]
     notebook.metadata["kernelspec"] = {
         "name": "python3",
@@ -151,7 +154,8 @@ def page(lab):
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_text("Run All Cells", exact=True).click()
             for selector in (".medinterp-xray-explorer .medinterp-tile",
-                             ".medinterp-shap-explorer .medinterp-dependence-plot"):  # fmt: skip
+                             ".medinterp-shap-explorer .medinterp-dependence-plot",
+                             ".medinterp-saliency-explorer .medinterp-tile"):  # fmt: skip
                 page.locator(selector).first.wait_for(
                     state="attached", timeout=WIDGET_SECONDS * 1000
                 )
@@ -220,3 +224,19 @@ def test_model_choice_and_drain_toggle_change_the_picture(page):
     explorer.get_by_label("Chest drain").uncheck()
     expect(original).not_to_have_attribute("src", drained, timeout=UPDATE_SECONDS * 1000)
     assert original.screenshot() == pixels  # the stored phantom again
+
+
+def test_saliency_method_picker_changes_the_map_and_its_score(page):
+    from playwright.sync_api import expect
+
+    explorer = page.locator(".medinterp-saliency-explorer")
+    saliency_tile = explorer.locator(".medinterp-tile").nth(1)
+    # Image 0 is a pneumothorax phantom: its finding is preselected and scored against its mask.
+    caption = explorer.get_by_text(re.compile(r"^Pneumothorax, gradcam: AUPRC \d\.\d\d"))
+    expect(caption).to_be_visible(timeout=UPDATE_SECONDS * 1000)
+    source, pixels = saliency_tile.get_attribute("src"), saliency_tile.screenshot()
+    explorer.locator("select").nth(2).select_option(label="gradient")
+    expect(saliency_tile).not_to_have_attribute("src", source, timeout=UPDATE_SECONDS * 1000)
+    expect(explorer.get_by_text(re.compile(r"^Pneumothorax, gradient: AUPRC"))).to_be_visible()
+    assert saliency_tile.screenshot() != pixels
+    page.screenshot(path=ARTIFACTS / "saliency_after_method.png", full_page=True)
