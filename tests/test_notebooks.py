@@ -25,9 +25,13 @@ COURSE_EXERCISES = [
     ("05_permutation_importance", "permutation_importance", "UNQ_C4",
      ["baseline_performance = metric("]),
     ("06_shap", "class_one_values", "UNQ_C7", ["np.asarray(raw)[:, :, 1]"]),
+    ("07_comparing_saliency_methods", "integrated_gradients", "UNQ_C9",
+     ["average = (gradients[:-1] + gradients[1:])"]),
     ("08_importance_pitfalls", "harrell_c", "UNQ_C10", ["i_first = event[i] and"]),
 ]  # fmt: skip
 GRADER = re.compile(r"\b(\w+_test)\(")
+# TensorFlow's native start-up log (medinterp.quiet_tensorflow keeps it out of a notebook).
+TENSORFLOW_NOISE = re.compile(r"cuInit|oneDNN custom operations|absl::InitializeLog|cuda drivers")
 
 
 def _ids(paths):
@@ -42,7 +46,7 @@ def test_the_series_is_there_and_the_single_notebook_is_retired():
     names = _ids(SOLUTIONS)
     for name in ("01_hooks_and_gradients", "02_gradcam", "03_checking_gradcam",
                  "04_shortcut_learning", "05_permutation_importance", "06_shap",
-                 "08_importance_pitfalls"):  # fmt: skip
+                 "07_comparing_saliency_methods", "08_importance_pitfalls"):  # fmt: skip
         assert name in names
     assert not (STUDENTS / "model_interpretation.ipynb").exists()
     assert not (SOURCE / "model_interpretation_solution.ipynb").exists()
@@ -68,6 +72,15 @@ def test_checked_cells_are_tagged(solution):
         if cell.cell_type == "code" and GRADER.search(cell.source) and "def " not in cell.source:
             assert "nbval-check-output" in cell.metadata.get("tags", []), cell.source
     assert any("nbval-check-output" in c.metadata.get("tags", []) for c in notebook.cells)
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_no_tensorflow_start_up_log_in_an_output(solution):
+    """The executed solution (what nbval compares, and what an instructor reads) holds none of
+    TensorFlow's start-up lines: they look like failures to a student."""
+    notebook = nbformat.read(solution, as_version=4)
+    noisy = [c.source[:60] for c in notebook.cells if TENSORFLOW_NOISE.search(_text(c))]
+    assert not noisy, f"TensorFlow's start-up log in the output of {noisy}"
 
 
 @pytest.mark.parametrize(("notebook", "function", "marker", "solution_lines"), COURSE_EXERCISES)
@@ -113,6 +126,7 @@ def test_fresh_student_notebook_runs_to_the_end(solution, nhanes_dir):
     for cell in code:
         text = _text(cell)
         assert "Traceback" not in text and "crashed" not in text, cell.source
+        assert not TENSORFLOW_NOISE.search(text), f"{cell.source}\n{text}"
         if GRADER.search(cell.source) and "def " not in cell.source:
             assert "not attempted" in text, f"{cell.source}\n{text}"
             assert "All tests passed" not in text
