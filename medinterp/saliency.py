@@ -165,13 +165,15 @@ def _resize(maps, height, width):
 
 def _gradcam_plus_plus(engine, images, classes, layer_name):
     maps, gradients = engine.layer_gradients(images, classes, layer_name)  # (n,h,w,c), (n,k,...)
-    maps = maps[:, None].astype(np.float64)
-    gradients = gradients.astype(np.float64)
-    squared, cubed = gradients**2, gradients**3
-    denominator = 2 * squared + maps.sum(axis=(2, 3), keepdims=True) * cubed
-    alphas = np.divide(squared, denominator, out=np.zeros_like(squared), where=denominator != 0)
-    weights = (alphas * np.maximum(gradients, 0)).sum(axis=(2, 3))  # (n, k, c)
-    cams = np.maximum(np.einsum("nkhwc,nkc->nkhw", maps, weights), 0)
+    maps = maps.astype(np.float64)
+    positive = np.maximum(gradients, 0).astype(np.float64)
+    # alpha * relu(g) with alpha = g^2 / (2 g^2 + sum(A) g^3) is g / (2 + sum(A) g) where
+    # g > 0 (and 0 elsewhere): the same weights without the cube of a 5-D array.
+    denominator = 2 + maps.sum(axis=(1, 2))[:, None, None, None] * positive
+    ratios = np.divide(positive, denominator, out=np.zeros_like(positive),
+                       where=(positive > 0) & (denominator != 0))  # fmt: skip
+    weights = ratios.sum(axis=(2, 3))  # (n, k, c)
+    cams = np.maximum(np.einsum("nhwc,nkc->nkhw", maps, weights, optimize=True), 0)
     return _unit(_resize(cams, *images.shape[1:3]))
 
 
