@@ -59,6 +59,25 @@ print("package", os.path.isdir(os.path.dirname(medinterp.__file__)))
 
 
 @needs_namespaces
+def test_a_hidden_folder_is_empty_inside():
+    import medinterp.grading
+
+    grading = Path(medinterp.grading.__file__).parent
+    code = f"""
+import os
+print(sorted(os.listdir({str(grading)!r})))
+import medinterp.importance
+try:  # an empty folder imports as an empty namespace package: its modules are gone
+    from medinterp.grading.importance_exercises import reference_permute_feature
+except ImportError as error:
+    print(type(error).__name__)
+"""
+    returncode, output, _, _ = _run(code, timeout=120, hidden=[str(grading)])
+    assert returncode == 0, output
+    assert output.splitlines() == ["[]", "ModuleNotFoundError"]
+
+
+@needs_namespaces
 def test_no_network_and_no_write_outside_its_folder(tmp_path):
     marker = f"medinterp-test-{uuid.uuid4().hex}"
     code = f"""
@@ -218,6 +237,13 @@ FORGERIES = {
     "returns an object that equals anything": "class Liar:\n    def __eq__(self, other):\n"
     "        return True\n    def __getattr__(self, name):\n        return self\n"
     "def permute_feature(df, feature):\n    return Liar()\n",
+    # The grader's reference and the library's own answer pass every check: neither is the
+    # student's work (the first is not in the worker's file system at all).
+    "imports the grader's reference": "from medinterp.grading.importance_exercises import "
+    "reference_permute_feature as permute_feature\n",
+    "calls the library's answer through a built name": "_m = __import__('medinterp.imp' + "
+    "'ortance', fromlist=['_'])\ndef permute_feature(df, feature):\n"
+    "    return getattr(_m, 'permute_' + 'feature')(df, feature)\n",
 }
 
 

@@ -33,6 +33,9 @@ from numbers import Real
 
 import numpy as np
 
+from medinterp.global_swap import replaced_global, reported_calls
+from medinterp.grading.package_answers import PACKAGE_ANSWERS
+
 __all__ = [
     "FAIL",
     "PASS",
@@ -111,18 +114,34 @@ class Exercise:
 
     def __init__(self, name: str, fn: Callable):
         self.name, self.fn, self.checks = name, fn, []
+        self.package_calls: set[str] = set()  # the package's answers the student's code called
+        self._running = 0  # calls of the student's code in progress
 
     def call(self, *args, **kwargs):
         """Call the student's function; its exceptions become :class:`StudentCrash`."""
         return self.attempt(self.fn, *args, **kwargs)
 
-    @staticmethod
-    def attempt(function, *args, **kwargs):
+    def attempt(self, function, *args, **kwargs):
         """Call something the student made (e.g. the model their function returned)."""
         try:
-            return function(*args, **kwargs)
+            with self.student_code():
+                return function(*args, **kwargs)
         except Exception as error:  # noqa: BLE001 - every student error is feedback
             raise StudentCrash(error) from error
+
+    @contextmanager
+    def student_code(self) -> Iterator[None]:
+        """Mark the student's code running: the package's answers it calls are noted (the
+        grader's own calls of them are not)."""
+        self._running += 1
+        try:
+            yield
+        finally:
+            self._running -= 1
+
+    def note_package_call(self, name: str) -> None:
+        if self._running:
+            self.package_calls.add(name)
 
     def check(self, name: str, passed, expected=None, got=None, hint: str = "") -> bool:
         self.checks.append(Check(name, bool(passed), expected, got, hint))
@@ -281,6 +300,11 @@ def run_exercise(name: str, fn, body: Callable[[Exercise], None]) -> bool:
         return False
     exercise = Exercise(name, fn)
     _last_checks.append(exercise.checks)
+    answers = PACKAGE_ANSWERS.get(name, ())
+    # A function run elsewhere (the autograder's worker) reports its calls from there.
+    restore = (lambda: None) if hasattr(fn, "package_calls") else reported_calls(
+        answers, exercise.note_package_call, [getattr(fn, "__globals__", {})]
+    )  # fmt: skip
     try:
         with _quiet():
             body(exercise)
@@ -291,6 +315,16 @@ def run_exercise(name: str, fn, body: Callable[[Exercise], None]) -> bool:
         print(f"{FAIL} {name}: the grader itself failed ({brief(type(error).__name__)}: ")
         print(f"    {brief(error)}). This is not your mistake; please report it.")
         return False
+    finally:
+        restore()
+    if hasattr(fn, "package_calls"):
+        exercise.package_calls |= set(fn.package_calls())
+    called = sorted(exercise.package_calls & set(answers))
+    if called:
+        exercise.check(
+            "is your own code", False, "your own code", f"a call of {called[0]}",
+            "that is the package's own answer to this exercise: write yours without it",
+        )  # fmt: skip
     return exercise.report()
 
 
@@ -301,44 +335,6 @@ def last_checks() -> list[Check]:
     """The checks of the latest :func:`run_exercise` (none when the function was not
     attempted); a crash leaves the checks made before it. The autograder reads them."""
     return list(_last_checks[0]) if _last_checks else []
-
-
-@contextmanager
-def replaced_global(fn, name: str, replacement) -> Iterator[None]:
-    """Swap the global ``name`` that ``fn`` calls (only if it uses it), then restore it.
-
-    The graders isolate one exercise from another this way: ``compute_gradcam`` is graded
-    with the reference ``grad_cam``, not the student's own.
-    """
-    if hasattr(fn, "replaced_global"):  # a function that runs elsewhere swaps it there
-        with fn.replaced_global(name, replacement):
-            yield
-        return
-    code = getattr(fn, "__code__", None)
-    namespace = getattr(fn, "__globals__", None)
-    if code is None or namespace is None or name not in _global_names(code):
-        yield
-        return
-    missing = object()
-    original = namespace.get(name, missing)
-    namespace[name] = replacement
-    try:
-        yield
-    finally:
-        if original is missing:
-            del namespace[name]
-        else:
-            namespace[name] = original
-
-
-def _global_names(code) -> set[str]:
-    """Names ``code`` looks up, its comprehensions' and lambdas' included (each is a code
-    object of its own, in ``co_consts``, until Python 3.12 inlines comprehensions)."""
-    names = set(code.co_names)
-    for constant in code.co_consts:
-        if hasattr(constant, "co_names"):
-            names |= _global_names(constant)
-    return names
 
 
 @contextmanager

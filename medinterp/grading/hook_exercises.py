@@ -35,7 +35,7 @@ from medinterp.grading.xray_cases import (
 from medinterp.grading.xray_crashes import tape_crash_hint, tape_mistake
 from medinterp.labels import LABELS
 
-__all__ = ["get_gradients_test", "get_hook_test", "reference_hook"]
+__all__ = ["get_gradients_test", "get_hook_test"]
 
 HOOK_CASES = (
     CamCase("shipped", "phantom_003.png", LABELS.index("Mass"), "relu"),
@@ -50,13 +50,6 @@ GRADIENT_CASES = (
 )
 _RELATIVE_TOLERANCE = 1e-3
 _FULL_DIAGNOSES = 2  # mismatching cases that also search other classes and layers
-
-
-def reference_hook(model, layer_name: str):
-    """The course's hook: ``keras.Model(model.inputs, [layer output, model output])``."""
-    from medinterp.gradcam import activation_model
-
-    return activation_model(model, layer_name)
 
 
 @cache
@@ -211,10 +204,15 @@ def get_gradients_test(fn) -> bool:
     """
 
     def body(exercise: Exercise) -> None:
+        from medinterp.gradcam import activation_model
+
         mismatches = 0
         for case in GRADIENT_CASES:
             try:
-                with replaced_global(exercise.fn, "get_hook", reference_hook):
+                # The course's hook (``keras.Model(model.inputs, [layer output, model
+                # output])``), from the library, so that it also runs next to the student's
+                # gradient tape in the autograder's worker.
+                with replaced_global(exercise.fn, "get_hook", activation_model):
                     got = exercise.call(
                         case_model(case), np.array(case_image(case)), case.class_index,
                         case.layer_name,

@@ -185,8 +185,9 @@ def harrell_c_test(fn) -> bool:
         name = "pandas Series with an index that is not 0..n-1"
         hint = "read the values by position: np.asarray(time) first, or time.iloc[i]"
         try:
-            got = exercise.fn(pd.Series(time, index=index), pd.Series(event, index=index),
-                              pd.Series(risk, index=index))  # fmt: skip
+            with exercise.student_code():
+                got = exercise.fn(pd.Series(time, index=index), pd.Series(event, index=index),
+                                  pd.Series(risk, index=index))  # fmt: skip
         except Exception as error:  # noqa: BLE001 - a label lookup failing is this check's point
             exercise.check(name, False, "a number", f"{type(error).__name__}: {brief(error)}", hint)
             return

@@ -17,6 +17,13 @@ from functools import cache
 import cv2
 import numpy as np
 
+from medinterp.exercise_models import (
+    NONSQUARE_LABELS,
+    NONSQUARE_SEED,
+    NONSQUARE_SHAPE,
+    nonsquare_model,
+    shipped_model,
+)
 from medinterp.labels import LABELS
 
 __all__ = [
@@ -31,18 +38,6 @@ __all__ = [
     "nonsquare_model",
     "shipped_model",
 ]
-
-NONSQUARE_SHAPE = (40, 56, 3)
-NONSQUARE_LABELS = ("class 0", "class 1", "class 2")
-_SEED = 14
-
-
-@cache
-def shipped_model():
-    """The shipped phantom classifier, loaded once per kernel."""
-    from medinterp.xray import load_xray_model
-
-    return load_xray_model()
 
 
 @cache
@@ -69,27 +64,8 @@ def example_image(name: str) -> np.ndarray:
 
 
 @cache
-def nonsquare_model():
-    """A small functional CNN on 40 x 56 inputs with fixed random weights (seeded)."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(NONSQUARE_SHAPE, name="image")
-    x = layers.Conv2D(8, 3, strides=2, padding="same", name="conv_a")(inputs)  # 20 x 28
-    x = layers.Activation("relu", name="relu_a")(x)
-    x = layers.Conv2D(12, 3, strides=2, padding="same", name="conv_b")(x)  # 10 x 14
-    x = layers.Activation("relu", name="relu_b")(x)
-    x = layers.GlobalAveragePooling2D(name="pool")(x)
-    outputs = layers.Dense(len(NONSQUARE_LABELS), activation="sigmoid", name="scores")(x)
-    model = keras.Model(inputs, outputs, name="nonsquare_grading_model")
-    rng = np.random.default_rng(_SEED)
-    model.set_weights([rng.normal(0, 0.4, w.shape).astype("float32") for w in model.get_weights()])
-    return model
-
-
-@cache
 def _nonsquare_image() -> np.ndarray:
-    rng = np.random.default_rng(_SEED + 1)
+    rng = np.random.default_rng(NONSQUARE_SEED + 1)
     image = rng.normal(size=(1, *NONSQUARE_SHAPE)).astype("float32")
     image.flags.writeable = False
     return image

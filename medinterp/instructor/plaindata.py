@@ -24,11 +24,14 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "MODELS", "Encoder", "Opaque", "ProtocolError", "StudentError", "array_blob", "decode",
+    "MODELS", "TRUSTED_ONLY", "Encoder", "Opaque", "ProtocolError", "StudentError", "array_blob", "decode",
     "error_message", "load_array", "random_state_blob", "rebuild_error", "receive", "send",
     "set_random_state",
 ]  # fmt: skip
 
+# Modules whose functions never cross by name: the worker cannot import them (the grading
+# package is not in its file system) and must not run them next to a student's code.
+TRUSTED_ONLY = ("medinterp.grading", "medinterp.instructor")
 _HEADER = struct.Struct("!II")  # JSON length, number of binary parts
 MAX_MESSAGE = 256 * 1024 * 1024  # bytes one message may carry
 _MAX_DEPTH = 32
@@ -251,6 +254,6 @@ def rebuild_error(header: dict) -> Exception:
 
 # Keras models the graders pass: built again by name in the worker.
 MODELS = {
-    "shipped": ("medinterp.grading.xray_cases", "shipped_model"),
-    "nonsquare": ("medinterp.grading.xray_cases", "nonsquare_model"),
+    "shipped": ("medinterp.exercise_models", "shipped_model"),
+    "nonsquare": ("medinterp.exercise_models", "nonsquare_model"),
 }

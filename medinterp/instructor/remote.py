@@ -20,8 +20,11 @@ student's function and sends back what it returned. Only plain data crosses
   ``isinstance(..., keras.Model)``.
 - The student's exceptions come back as exceptions of the same built-in type (or a
   ``StudentError`` named after theirs), so the graders' ``StudentCrash`` path is unchanged.
-- NumPy's legacy global random state travels with every call and comes back, so a seeded
-  grader draws the same permutations as it does in the notebook.
+- NumPy's legacy global random state travels with every call and callback and comes back,
+  so a seeded grader draws the same permutations as it does in the notebook.
+- The graders' references never enter the worker: the grading package is hidden from its
+  file system, and a reference a grader swaps in for a student's helper is a handle called
+  back here. Only the library's own functions cross by name.
 
 A worker that dies, exits or runs past the time limit raises :class:`WorkerGone` (an
 ``Exception``: the grader reports a crash); the next exercise gets a fresh worker.
@@ -34,9 +37,11 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from medinterp.instructor.plaindata import (
     MODELS,
+    TRUSTED_ONLY,
     Encoder,
     ProtocolError,
     decode,
@@ -95,6 +100,7 @@ class Worker:
         self.gone: str = ""
         self.functions: list[str] = []
         self.cell_errors: list[str] = []
+        self.used: set[str] = set()  # watched package functions the answers called
         self._encoder = Encoder(self._handle)
 
     def _handle(self, value, blobs):
@@ -103,14 +109,18 @@ class Worker:
             return {"t": "model", "name": model}
         if isinstance(value, WorkerProxy):
             return {"t": "handle", "side": "worker", "id": value._handle}
+        module = getattr(value, "__module__", None) or ""
         if (
             callable(value)
-            and getattr(value, "__module__", "").startswith("medinterp.")
+            and module.startswith("medinterp.")
+            and not module.startswith(TRUSTED_ONLY)
             and (getattr(value, "__qualname__", "") == getattr(value, "__name__", None))
         ):
-            # A module-level function of the package (a reference the grader swaps in):
-            # the worker imports its own copy, so it runs next to the student's code.
-            return {"t": "function", "module": value.__module__, "name": value.__name__}
+            # A module-level function of the library the grader swaps in (the course's
+            # ``grad_cam``): the worker imports its own copy, so it runs next to the
+            # student's code (under their gradient tape). The graders' own references
+            # stay here and are called back.
+            return {"t": "function", "module": module, "name": value.__name__}
         for index, known in enumerate(self._objects):
             if known is value:
                 return {"t": "handle", "side": "trusted", "id": index}
@@ -153,9 +163,11 @@ class Worker:
             self.sandbox.process.wait()
             raise self._fail(_ended(self.sandbox.process.returncode)) from None
 
-    def setup(self, cells: list[str], seconds: list[float]) -> None:
-        """Run ``cells`` in the worker, each within its ``seconds``."""
-        self._write({"op": "setup", "cells": cells, "seconds": seconds}, [])
+    def setup(self, cells: list[str], seconds: list[float], watched=()) -> None:
+        """Run ``cells`` in the worker, each within its ``seconds``, after the package
+        functions ``watched`` names are set to say when they are called."""
+        message = {"op": "setup", "cells": cells, "seconds": seconds, "watched": list(watched)}
+        self._write(message, [])
         header, _ = self._read(sum(seconds) + 2 * self.timeout)
         if header.get("op") != "ready":
             raise self._fail("broke the protocol (no ready message)")
@@ -184,6 +196,9 @@ class Worker:
                     if "random" in header:
                         set_random_state(header["random"], blobs)
                     raise rebuild_error(header)
+                if op == "used":
+                    self.used.add(str(header.get("name"))[:200])
+                    continue
                 if op != "callback":
                     raise ProtocolError(f"unexpected message {str(op)[:40]}")
                 reply = self._serve(header, blobs)
@@ -209,12 +224,18 @@ class Worker:
                 args = [decode(a, blobs, self._resolve) for a in header.get("args", [])]
                 kwargs = {str(k): decode(v, blobs, self._resolve)
                           for k, v in header.get("kwargs", {}).items()}  # fmt: skip
+                # NumPy's global generator is shared as in one process: a reference that
+                # shuffles here draws what it would have drawn next to the student's code.
+                set_random_state(header["random"], blobs)
                 value = target(*args, **kwargs)
-            return {"op": "return", "value": self._encoder.encode(value, out)}, out
+            reply = {"op": "return", "value": self._encoder.encode(value, out)}
         except (ProtocolError, RecursionError):
             raise
         except Exception as error:  # noqa: BLE001 - the worker's caller sees the error
-            return error_message(error), []
+            reply, out = error_message(error), []
+        if name is None:
+            reply["random"] = random_state_blob(out)
+        return reply, out
 
     def close(self) -> None:
         for fd in (self._out, self._in):
@@ -261,17 +282,24 @@ class RemoteFunction:
     def __call__(self, *args, **kwargs):
         return self._worker.call({"function": self.__name__}, args, kwargs, dict(self._replaced))
 
+    def package_calls(self) -> set[str]:
+        """The watched package functions the worker's code called (see :func:`open_worker`)."""
+        return set(self._worker.used)
+
     def __repr__(self):
         return f"<function {self.__name__} in the sandbox>"
 
 
-def open_worker(cells: list[str], timeout: float, limits=None, seconds=None) -> Worker:
+def open_worker(cells: list[str], timeout: float, limits=None, seconds=None,
+                watched=()) -> Worker:  # fmt: skip
     """Start a worker in a new sandbox and run ``cells`` (code) in it.
 
     ``timeout`` bounds each call (seconds), and each cell unless ``seconds`` gives each
     cell's own limit; a worker that does not answer in time is killed
-    (:class:`WorkerGone` from then on).
+    (:class:`WorkerGone` from then on). The package functions ``watched`` names report
+    their calls (:attr:`Worker.used`). The sandbox's file system has no grading package.
     """
+    import medinterp.grading
     from medinterp.instructor import sandbox
 
     to_worker_read, to_worker = os.pipe()
@@ -280,13 +308,16 @@ def open_worker(cells: list[str], timeout: float, limits=None, seconds=None) -> 
             str(to_worker_read), str(from_worker_write)]  # fmt: skip
     box = sandbox.start(
         argv, limits=limits, pass_fds=(to_worker_read, from_worker_write),
+        hidden=[str(Path(medinterp.grading.__file__).resolve().parent)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     os.close(to_worker_read)
     os.close(from_worker_write)
     worker = Worker(box, to_worker, from_worker, timeout)
     try:
-        worker.setup(cells, list(seconds) if seconds is not None else [timeout] * len(cells))
+        worker.setup(
+            cells, list(seconds) if seconds is not None else [timeout] * len(cells), watched
+        )
     except WorkerGone:
         pass  # every call says why
     return worker

@@ -207,7 +207,8 @@ def _kill_user(uid: int) -> None:
             continue
 
 
-def start(argv, files=None, limits: Limits | None = None, env=None, pass_fds=(), **popen):
+def start(argv, files=None, limits: Limits | None = None, env=None, pass_fds=(), hidden=(),
+          **popen):  # fmt: skip
     """Start ``argv`` in a new sandbox and return the :class:`Sandbox`.
 
     Parameters
@@ -221,6 +222,9 @@ def start(argv, files=None, limits: Limits | None = None, env=None, pass_fds=(),
         Variables added to the sandbox's small environment.
     pass_fds, popen
         Passed to :class:`subprocess.Popen` (pipes for a conversation).
+    hidden : list of str, optional
+        Host folders inside the visible ones (the grading package) that the sandbox sees
+        empty. Without root there is no file system of its own: nothing is hidden.
     """
     limits = limits or Limits()
     folder = Path(tempfile.mkdtemp(prefix="medinterp-sandbox-"))
@@ -252,7 +256,8 @@ def start(argv, files=None, limits: Limits | None = None, env=None, pass_fds=(),
         os.chmod(work, 0o700)
         plan = {
             "root": str(folder / "root"), "work": str(work), "uid": uid,
-            "visible": _visible_paths(), "limits": asdict(limits), "argv": list(argv),
+            "visible": _visible_paths(), "hidden": [str(Path(p).resolve()) for p in hidden],
+            "limits": asdict(limits), "argv": list(argv),
             "env": environment, "pass_fds": list(pass_fds),
         }  # fmt: skip
         command = ["unshare", "--net", "--pid", "--mount", "--fork", "--kill-child",
@@ -290,7 +295,7 @@ def start(argv, files=None, limits: Limits | None = None, env=None, pass_fds=(),
 
 
 def run(argv, files=None, limits: Limits | None = None, timeout: float = 600, env=None,
-        collect=()):  # fmt: skip
+        collect=(), hidden=()):  # fmt: skip
     """Run ``argv`` in a new sandbox until it ends or ``timeout`` seconds pass.
 
     Returns ``(returncode, output, collected, reason)``: the exit status (None if killed at
@@ -299,7 +304,7 @@ def run(argv, files=None, limits: Limits | None = None, timeout: float = 600, en
     read after every process of the sandbox is gone) and why it failed ('' if it did not).
     """
     limits = limits or Limits()
-    sandbox = start(argv, files, limits, env, stdout=subprocess.PIPE,
+    sandbox = start(argv, files, limits, env, hidden=hidden, stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
     output, reason = bytearray(), ""
     deadline = time.monotonic() + timeout
@@ -362,8 +367,10 @@ def _mount(*arguments: str) -> None:
     subprocess.run(["mount", *arguments], check=True)
 
 
-def _build_root(root: str, work: str, visible: list[str], tmp_bytes: int) -> None:
-    """The sandbox's file system: a tmpfs with read-only binds of what it needs."""
+def _build_root(root: str, work: str, visible: list[str], hidden: list[str],
+                tmp_bytes: int) -> None:  # fmt: skip
+    """The sandbox's file system: a tmpfs with read-only binds of what it needs, with the
+    ``hidden`` folders covered by empty read-only ones."""
     _mount("-t", "tmpfs", "-o", "mode=0755,size=16m", "tmpfs", root)
     for path in (*_SYSTEM_PATHS, *visible):
         if not os.path.lexists(path):
@@ -375,6 +382,9 @@ def _build_root(root: str, work: str, visible: list[str], tmp_bytes: int) -> Non
             continue
         os.makedirs(target, exist_ok=True)
         _mount("--bind", "-o", "ro", path, target)
+    for path in hidden:
+        if os.path.isdir(root + path):
+            _mount("-t", "tmpfs", "-o", "ro,mode=0555,size=4k,nosuid,nodev", "tmpfs", root + path)
     for name in ("proc", "dev", "tmp"):
         os.makedirs(f"{root}/{name}", exist_ok=True)
     _mount("-t", "proc", "-o", "nosuid,nodev,noexec", "proc", f"{root}/proc")
@@ -402,7 +412,7 @@ def _become(uid: int, limits: Limits) -> None:
 
 def _init(plan: dict) -> int:
     limits = Limits(**plan["limits"])
-    _build_root(plan["root"], plan["work"], plan["visible"], limits.tmp_bytes)
+    _build_root(plan["root"], plan["work"], plan["visible"], plan["hidden"], limits.tmp_bytes)
     child = os.fork()
     if child == 0:
         try:

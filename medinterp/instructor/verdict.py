@@ -7,7 +7,10 @@ grader the notebook runs, ``medinterp.grading.<name>_test``, on a
 sandboxed worker, the grader's checks and messages run here on the plain data it returns
 (see :mod:`medinterp.instructor.remote`). The worker runs the student's answer cells
 (found by their grade id) with the released notebook's locked cells, the instructor's copy
-of them, never the student's; test cells and cells the student added are not run.
+of them, never the student's; test cells and cells the student added are not run. An answer
+that calls the package's own implementation of its exercise
+(:data:`medinterp.grading.package_answers.PACKAGE_ANSWERS`) while it is graded scores 0,
+whatever its checks say.
 
 :func:`plan` reads a released notebook; :func:`judge` grades one submission with it.
 ``python -m medinterp.instructor.verdict JOB OUT`` grades the submissions a JSON job file
@@ -204,6 +207,7 @@ def judge(exercises: list[Exercise], released_cells, submitted, timeout: float,
     """
     import medinterp.grading
     from medinterp.grading.feedback import last_checks
+    from medinterp.grading.package_answers import PACKAGE_ANSWERS, package_answers
     from medinterp.instructor.remote import RemoteFunction, open_worker
 
     cells, texts = answer_cells(released_cells, submitted)
@@ -212,13 +216,14 @@ def judge(exercises: list[Exercise], released_cells, submitted, timeout: float,
     answers = {_without_magics(text) for text in texts.values()}
     seconds = [timeout if cell in answers else max(timeout, RELEASED_CELL_SECONDS)
                for cell in cells]  # fmt: skip
+    watched = package_answers(exercise.function for exercise in exercises)
     verdicts, worker = {}, None
     try:
         for exercise in exercises:
             if worker is None or worker.gone:
                 if worker is not None:
                     worker.close()
-                worker = open_worker(cells, timeout, limits, seconds)
+                worker = open_worker(cells, timeout, limits, seconds, watched)
             if worker.gone:
                 verdicts[exercise.grade_id] = Verdict(
                     False, 0.0, reason=f"your notebook's code {worker.gone} before grading"
@@ -232,19 +237,26 @@ def judge(exercises: list[Exercise], released_cells, submitted, timeout: float,
                 else None
             )
             output = StringIO()
+            worker.used.clear()
             with redirect_stdout(output):
                 passed = bool(grader(function, *extras))
             checks = last_checks()
+            passed_checks = [check.name for check in checks if check.passed]
             reason = f"your code {worker.gone}" if worker.gone else ""
+            called = sorted(worker.used & set(PACKAGE_ANSWERS.get(exercise.function, ())))
+            if called:  # no point at all, whatever points its other checks would earn
+                passed, passed_checks = False, []
+                reason = (f"{exercise.function} calls {called[0]}, the package's own answer "
+                          "to this exercise")  # fmt: skip
             if function is None and not reason:
                 errors = "; ".join(worker.cell_errors)
                 reason = f"{exercise.function} is not defined" + (f" ({errors})" if errors else "")
             verdicts[exercise.grade_id] = Verdict(
                 passed=passed,
                 points=exercise.points if passed else 0.0,
-                checks_passed=sum(check.passed for check in checks),
+                checks_passed=len(passed_checks),
                 checks_run=len(checks),
-                passed_checks=[check.name for check in checks if check.passed],
+                passed_checks=passed_checks,
                 feedback=output.getvalue()[:MAX_FEEDBACK],
                 reason=reason[:500],
             )

@@ -4,18 +4,28 @@
 :func:`medinterp.instructor.remote.open_worker`. It runs the cells it is sent (each under a
 time limit), then answers calls of the student's functions with plain data
 (:mod:`medinterp.instructor.plaindata`); the grader's objects it is given are
-:class:`TrustedProxy` stand-ins whose calls go back to the trusted side.
+:class:`TrustedProxy` stand-ins whose calls go back to the trusted side. The grading
+package is not in the worker's file system: the graders and their references run on the
+trusted side only.
+
+Before the first cell runs, the package's own answers to the exercises being graded
+(``medinterp.importance.permutation_importance`` for notebook 05's exercise) are replaced,
+wherever the package binds them, by versions that first tell the trusted side they were
+called: an answer that calls one while its exercise is graded scores 0.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from contextlib import ExitStack
 
 import numpy as np
 
+from medinterp.global_swap import replaced_global, reported_calls
 from medinterp.instructor.plaindata import (
     MODELS,
+    TRUSTED_ONLY,
     Encoder,
     ProtocolError,
     array_blob,
@@ -57,6 +67,7 @@ class Channel:
         self.namespace: dict = {"__name__": "__main__", "display": lambda *a, **k: None}
         self.objects: list = []
         self.encoder = Encoder(self._handle)
+        self.calls = 0  # calls of the trusted side in progress
 
     def _handle(self, value, blobs):
         if isinstance(value, TrustedProxy):
@@ -93,21 +104,28 @@ class Channel:
             return getattr(__import__(module, fromlist=[function]), function)()
         if kind == "function":
             module = str(data["module"])
-            if not module.startswith("medinterp."):
-                raise ProtocolError("only the package's functions")
-            return getattr(__import__(module, fromlist=["_"]), str(data["name"]))
+            if not module.startswith("medinterp.") or module.startswith(TRUSTED_ONLY):
+                raise ProtocolError("only the library's functions")
+            return getattr(importlib.import_module(module), str(data["name"]))
         raise ProtocolError(f"unexpected value {kind}")
 
     def callback(self, handle, attribute, args, kwargs):
         blobs: list[bytes] = []
         header = {"op": "callback", "id": handle, "attribute": attribute,
                   "args": [self.encoder.encode(a, blobs) for a in args],
-                  "kwargs": {str(k): self.encoder.encode(v, blobs) for k, v in kwargs.items()}}  # fmt: skip
+                  "kwargs": {str(k): self.encoder.encode(v, blobs) for k, v in kwargs.items()},
+                  "random": random_state_blob(blobs)}  # fmt: skip
         send(self.write_fd, header, blobs)
         reply, blobs = receive(self.read_fd)
+        if "random" in reply:  # a reference drew from NumPy's global generator over there
+            set_random_state(reply["random"], blobs)
         if reply.get("op") == "raise":
             raise rebuild_error(reply)
         return decode(reply["value"], blobs, self._resolve)
+
+    def _report(self, name: str) -> None:
+        if self.calls:  # a package function called by the answer the trusted side graded
+            send(self.write_fd, {"op": "used", "name": name}, [])
 
     def setup(self, cells: list[str], seconds: list[float]) -> dict:
         import signal
@@ -129,8 +147,6 @@ class Channel:
         return {"op": "ready", "functions": functions[:1000], "errors": errors[:50]}
 
     def call(self, header: dict, blobs: list[bytes]):
-        from medinterp.grading.feedback import replaced_global
-
         target = header["target"]
         if "function" in target:
             function = self.namespace.get(str(target["function"]))
@@ -145,7 +161,11 @@ class Channel:
         with ExitStack() as stack:
             for name, replacement in replacements.items():
                 stack.enter_context(replaced_global(function, name, replacement))
-            return function(*args, **kwargs)
+            self.calls += 1
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.calls -= 1
 
     def serve(self) -> None:
         while True:
@@ -154,6 +174,7 @@ class Channel:
             except EOFError:
                 return
             if header.get("op") == "setup":
+                reported_calls(header.get("watched", []), self._report)
                 send(
                     self.write_fd,
                     self.setup(header["cells"], [float(n) for n in header["seconds"]]),

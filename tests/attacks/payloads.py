@@ -901,3 +901,30 @@ import pathlib
 for _i in range(5000):
     pathlib.Path(f"junk_{_i:05d}.txt").write_text("x")
 """
+
+# The grader's reference by its plain name (the grading package is importable in the
+# notebook, so the notebook's own test passes).
+REFERENCE_DIRECT_IMPORT = """# UNQ_C3 (UNIQUE CELL IDENTIFIER, DO NOT EDIT)
+from medinterp.grading.importance_exercises import reference_permute_feature as permute_feature
+"""
+
+# The course's library implements the exercise for notebook 08: wrap it.
+LIBRARY_ANSWER_WRAPPED = """# UNQ_C4 (UNIQUE CELL IDENTIFIER, DO NOT EDIT)
+from medinterp.importance import permutation_importance as _library
+
+
+def permutation_importance(X, y, model, metric, num_samples=100):
+    return _library(X, y, model, metric, num_samples=num_samples)
+"""
+
+# The same, with no import statement a reader (or a static check) would see.
+LIBRARY_ANSWER_BUILT_NAME = """# UNQ_C3 (UNIQUE CELL IDENTIFIER, DO NOT EDIT)
+_module = __import__("medinterp.imp" + "ortance", fromlist=["_"])
+
+
+def permute_feature(df, feature):
+    return getattr(_module, "permute_" + "feature")(df, feature)
+"""
+
+LIBRARY_HOOK = """from medinterp.gradcam import activation_model as get_hook
+"""

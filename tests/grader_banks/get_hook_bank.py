@@ -55,7 +55,6 @@ CORRECT = [
     model_output,
     singular_input_keywords,
     tf_keras_models,
-    package_hook,
     layer_found_by_loop,
     tuple_outputs,
     last_layer_output,
@@ -116,6 +115,7 @@ def previous_layer(model, layer_name):
 
 
 WRONG = {
+    package_hook: ("is your own code", "the package's own answer"),
     layer_output_only: ("returns [activations, predictions]", "two outputs"),
     swapped: ("returns [activations, predictions]", "output first and the predictions second"),
     hard_coded_layer: ("layer conv3_block8_concat: returns [activations", "returns layer relu"),

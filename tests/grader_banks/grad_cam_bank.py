@@ -158,6 +158,12 @@ CORRECT = [
 # --- wrong ----------------------------------------------------------------------------------
 
 
+def the_package_grad_cam(input_model, image, category_index, layer_name):
+    from medinterp import gradcam
+
+    return gradcam.grad_cam(input_model, image, category_index, layer_name)
+
+
 def no_relu(input_model, image, category_index, layer_name):
     maps, gradients = _hook_outputs(input_model, image, category_index, layer_name)
     return _finish((maps * gradients.mean(axis=(0, 1))).sum(-1), image, relu=False)
@@ -277,6 +283,7 @@ def predict_in_tape(input_model, image, category_index, layer_name):
 
 
 WRONG = {
+    the_package_grad_cam: ("is your own code", "the package's own answer"),
     weights_over_width_and_channels: ("crashed", "axis=(1, 2) of the (h, w, channels)"),
     score_after_tape: ("crashed", "the score was taken after it"),
     score_after_tape_gradient_zeroed: ("maximum is 1", "the gradient was zero or None"),

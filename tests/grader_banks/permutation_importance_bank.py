@@ -155,6 +155,12 @@ CORRECT = [
     keyword_arguments_and_y_values,
 ]
 
+
+def wraps_the_package(X, y, model, metric, num_samples=100):
+    importance = __import__("medinterp.imp" + "ortance", fromlist=["_"])  # hidden from a reader
+    return importance.permutation_importance(X, y, model, metric, num_samples=num_samples)
+
+
 # --- wrong ----------------------------------------------------------------------------------
 
 
@@ -272,6 +278,7 @@ def transposed(X, y, model, metric, num_samples=100):
 
 
 WRONG = {
+    wraps_the_package: ("is your own code", "the package's own answer"),
     takes_abs: ("baseline - mean permuted score", "abs()"),
     reversed_sign: ("baseline - mean permuted score", "the other way round"),
     mean_of_absolute_drops: ("baseline - mean permuted score", "the absolute drops"),

@@ -102,7 +102,6 @@ CORRECT = [
     global_generator,
     python_random_shuffle,
     assign_with_reset_and_set_index,
-    package_function,
     iloc_then_values,
     loc_with_the_index_labels,
 ]
@@ -222,6 +221,7 @@ def resets_index(df, feature):
 
 
 WRONG = {
+    package_function: ("is your own code", "the package's own answer"),
     mutates_input: ("leaves the input unchanged", "work on a copy"),
     permutes_rows: ("keeps the rows' index", "keep every row where it is"),
     permutes_all_columns: ("other columns untouched", "not whole rows"),
