@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["replaced_global", "reported_calls"]
+__all__ = ["package_object", "replaced_global", "reported_calls"]
 
 
 @contextmanager
@@ -61,10 +61,8 @@ def reported_calls(names, report: Callable[[str], None], namespaces=()) -> Calla
     """
     undo = []
     for dotted in names:
-        module_name, _, attribute = str(dotted).rpartition(".")
-        try:
-            original = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError):
+        original = package_object(dotted)
+        if original is None:
             continue
         if isinstance(original, type):
             init = original.__dict__.get("__init__")
@@ -89,6 +87,16 @@ def reported_calls(names, report: Callable[[str], None], namespaces=()) -> Calla
                 setattr(place, key, original)
 
     return restore
+
+
+def package_object(dotted: str):
+    """The package's object ``dotted`` names (``"medinterp.importance.permute_feature"``),
+    imported if need be; None when there is no such object."""
+    module_name, _, attribute = str(dotted).rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError):
+        return None
 
 
 def _reporting(dotted: str, function, report):

@@ -115,6 +115,7 @@ def previous_layer(model, layer_name):
 
 
 WRONG = {
+    activation_model: ("is your own code", "the package's own answer"),
     package_hook: ("is your own code", "the package's own answer"),
     layer_output_only: ("returns [activations, predictions]", "two outputs"),
     swapped: ("returns [activations, predictions]", "output first and the predictions second"),
