@@ -210,6 +210,22 @@ def test_grader_restores_numpy_random_state_and_globals():
     assert namespace["g"]() == ["own"] * 3
 
 
+def test_a_call_of_the_package_answer_is_named_and_every_binding_put_back(capsys):
+    import medinterp.importance as importance
+
+    original = importance.permute_feature
+    namespace = {"lib_shuffle": original}
+    exec(  # noqa: S102 - a notebook cell that keeps the package's function under its own name
+        "def permute_feature(df, feature):\n    return lib_shuffle(df, feature)", namespace
+    )
+    assert grading.permute_feature_test(namespace["permute_feature"]) is False
+    out = capsys.readouterr().out
+    assert "is your own code" in out and "medinterp.importance.permute_feature" in out
+    assert importance.permute_feature is original and namespace["lib_shuffle"] is original
+    # The graders' own calls of the package are not the student's: grad_cam_test compares
+    # with medinterp.gradcam.grad_cam, and its correct styles pass (the bank above).
+
+
 def test_brief_rounds_float32_noise_and_cuts_long_text():
     assert feedback.brief(np.float32(0.003)) == "0.003"
     assert feedback.brief(-0.0001) == "-1.0e-04"
