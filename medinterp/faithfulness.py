@@ -6,7 +6,7 @@
   answer to "removed pixels are out of distribution", Rong et al. 2022). The areas under
   the curves: deletion low and insertion high mean a faithful ranking.
 - :func:`randomisation_check`: every method's map before and after cascading
-  randomisation of the weights (:func:`medinterp.sanity.randomize_weights`), compared by
+  randomisation of the weights (:func:`medinterp.sanity.randomized_in_place`), compared by
   Spearman (:func:`medinterp.sanity.cam_similarity`) and SSIM
   (:func:`medinterp.saliency_metrics.map_ssim`) (Adebayo et al. 2018).
 
@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from medinterp.saliency import saliency_maps, score_model
+from medinterp.saliency import saliency_maps
 from medinterp.saliency_metrics import map_ssim
-from medinterp.sanity import THRESHOLD, cam_similarity, randomize_weights
+from medinterp.sanity import THRESHOLD, cam_similarity, randomized_in_place
 
 __all__ = ["deletion_insertion", "randomisation_check", "FILL_SIGMA_SHARE"]
 
@@ -77,24 +77,32 @@ def deletion_insertion(
     fill = _blurred(image) if fill == "blur" else np.zeros_like(image)
     n_pixels = image.shape[0] * image.shape[1]
     counts = np.round(np.linspace(0, n_pixels, n_steps + 1)).astype(int)
-    batches = {"deletion": [], "insertion": []}
+    # Every curve starts and ends at the image or the fill, whatever the map: those two go
+    # through the model once, each map's inner points once per curve.
+    inputs = [image, fill]
     for saliency_map in maps:
         # Ties broken by position, so a constant map gives a fixed, arbitrary order.
-        order = np.argsort(-saliency_map.ravel(), kind="stable")
-        for count in counts:
-            chosen = np.zeros(n_pixels, bool)
-            chosen[order[:count]] = True
-            chosen = chosen.reshape(image.shape[:2])[..., None]
-            batches["deletion"].append(np.where(chosen, fill, image))
-            batches["insertion"].append(np.where(chosen, image, fill))
-    inputs = np.concatenate([batches["deletion"], batches["insertion"]])
+        ranks = np.empty(n_pixels, int)
+        ranks[np.argsort(-saliency_map.ravel(), kind="stable")] = np.arange(n_pixels)
+        for count in counts[1:-1]:
+            chosen = (ranks < count).reshape(image.shape[:2])[..., None]
+            inputs += [np.where(chosen, fill, image), np.where(chosen, image, fill)]
+    inputs = np.stack(inputs)
     # In chunks: a few dozen images at a time keep the kernel's memory low.
-    probabilities = np.concatenate(
+    outputs = np.concatenate(
         [
             model.predict_on_batch(inputs[start : start + _BATCH])
             for start in range(0, len(inputs), _BATCH)
         ]
-    )[:, class_index].reshape(2, len(maps), n_steps + 1)
+    )[:, class_index]
+    kept, removed = np.full((len(maps), 1), outputs[0]), np.full((len(maps), 1), outputs[1])
+    inner = outputs[2:].reshape(len(maps), n_steps - 1, 2)
+    probabilities = np.stack(
+        [
+            np.concatenate([kept, inner[..., 0], removed], axis=1),
+            np.concatenate([removed, inner[..., 1], kept], axis=1),
+        ]
+    )
     fractions = counts / n_pixels
     return Bunch(
         fractions=fractions,
@@ -139,20 +147,26 @@ def randomisation_check(
     -------
     pandas.DataFrame indexed by method
         ``spearman`` and ``ssim`` (medians over images and classes), ``passed``.
+
+    ``model``'s own weights are randomised during the call and restored before it returns
+    (:func:`medinterp.sanity.randomized_in_place`), so the compiled gradient steps are reused.
     """
     if isinstance(methods, str):
         methods = [methods]
-    randomized = randomize_weights(model, from_layer, random_state=random_state)
-    score_model(randomized)
+
+    def maps(of):
+        return {method: saliency_maps(of, images, class_indices, method,
+                                      random_state=random_state, **options.get(method, {}))
+                for method in methods}  # fmt: skip
+
+    # The randomised maps first: a wrong from_layer fails before any map is computed.
+    with randomized_in_place(model, from_layer, random_state=random_state) as randomized:
+        after = maps(randomized)
+    before = maps(model)
     rows = []
     for method in methods:
-        chosen = options.get(method, {})
-        before = saliency_maps(model, images, class_indices, method, random_state=random_state,
-                               **chosen)  # fmt: skip
-        after = saliency_maps(randomized, images, class_indices, method,
-                              random_state=random_state, **chosen)  # fmt: skip
-        pairs = list(zip(before.reshape(-1, *before.shape[2:]),
-                         after.reshape(-1, *after.shape[2:]), strict=True))  # fmt: skip
+        pairs = list(zip(before[method].reshape(-1, *before[method].shape[2:]),
+                         after[method].reshape(-1, *after[method].shape[2:]), strict=True))  # fmt: skip
         spearman = float(np.median([cam_similarity(a, b) for a, b in pairs]))
         ssim = float(np.median([map_ssim(a, b) for a, b in pairs]))
         rows.append({"method": method, "spearman": spearman, "ssim": ssim,

@@ -164,16 +164,7 @@ def _resize(maps, height, width):
 
 
 def _gradcam_plus_plus(engine, images, classes, layer_name):
-    maps, gradients = engine.layer_gradients(images, classes, layer_name)  # (n,h,w,c), (n,k,...)
-    maps = maps.astype(np.float64)
-    positive = np.maximum(gradients, 0).astype(np.float64)
-    # alpha * relu(g) with alpha = g^2 / (2 g^2 + sum(A) g^3) is g / (2 + sum(A) g) where
-    # g > 0 (and 0 elsewhere): the same weights without the cube of a 5-D array.
-    denominator = 2 + maps.sum(axis=(1, 2))[:, None, None, None] * positive
-    ratios = np.divide(positive, denominator, out=np.zeros_like(positive),
-                       where=(positive > 0) & (denominator != 0))  # fmt: skip
-    weights = ratios.sum(axis=(2, 3))  # (n, k, c)
-    cams = np.maximum(np.einsum("nhwc,nkc->nkhw", maps, weights, optimize=True), 0)
+    cams = np.maximum(engine.gradcam_plus_plus(images, classes, layer_name), 0)
     return _unit(_resize(cams, *images.shape[1:3]))
 
 

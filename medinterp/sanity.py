@@ -7,12 +7,21 @@ measures how similar the map stays: a faithful map's similarity falls.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 
 from medinterp.gradcam import grad_cam, last_conv_layer
 
-__all__ = ["randomize_weights", "cam_similarity", "sanity_check", "sanity_verdict", "THRESHOLD"]
+__all__ = [
+    "randomize_weights",
+    "randomized_in_place",
+    "cam_similarity",
+    "sanity_check",
+    "sanity_verdict",
+    "THRESHOLD",
+]
 
 #: A map still this similar (Spearman) to the trained model's after the randomisation has
 #: not changed enough: it shows the image more than the model.
@@ -41,21 +50,46 @@ def randomize_weights(model, from_layer: str, random_state: int = 0):
     """
     import keras
 
-    names = [layer.name for layer in model.layers]
-    if from_layer not in names:
-        raise ValueError(f"Unknown layer {from_layer!r}. Valid layer names: {names}")
+    start = _layer_index(model, from_layer)
     rng = np.random.default_rng(_check_random_state(random_state))
     copy = keras.models.clone_model(model)
-    start = names.index(from_layer)
     for index, (source, target) in enumerate(zip(model.layers, copy.layers, strict=True)):
-        weights = source.get_weights()
-        if index >= start:
-            weights = [
-                _fresh(variable.path, w.shape, rng)
-                for variable, w in zip(source.weights, weights, strict=True)
-            ]
-        target.set_weights(weights)
+        target.set_weights(_fresh_weights(source, rng) if index >= start else source.get_weights())
     return copy
+
+
+@contextmanager
+def randomized_in_place(model, from_layer: str, random_state: int = 0):
+    """``model`` itself, for a ``with`` block, with the weights :func:`randomize_weights`
+    would give its copy (the same draws); the trained weights come back on leaving the
+    block, also after an error.
+
+    The same model object keeps every function already compiled for it (the saliency
+    methods' gradient steps read its variables when they run): tracing them all again for
+    a copy took longer than computing the maps.
+    """
+    start = _layer_index(model, from_layer)
+    rng = np.random.default_rng(_check_random_state(random_state))
+    layers = model.layers[start:]
+    trained = [layer.get_weights() for layer in layers]
+    try:
+        for layer in layers:
+            layer.set_weights(_fresh_weights(layer, rng))
+        yield model
+    finally:
+        for layer, weights in zip(layers, trained, strict=True):
+            layer.set_weights(weights)
+
+
+def _layer_index(model, name: str) -> int:
+    names = [layer.name for layer in model.layers]
+    if name not in names:
+        raise ValueError(f"Unknown layer {name!r}. Valid layer names: {names}")
+    return names.index(name)
+
+
+def _fresh_weights(layer, rng) -> list:
+    return [_fresh(variable.path, variable.shape, rng) for variable in layer.weights]
 
 
 def _fresh(path, shape, rng):

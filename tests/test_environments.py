@@ -120,6 +120,14 @@ def test_make_installs_from_the_lock():
     assert "pip install --quiet -e" not in makefile, "an install that bypasses uv.lock"
 
 
+def test_make_compiles_bytecode_at_install():
+    # uv writes no bytecode unless asked: a kernel that may not write its cache would compile
+    # TensorFlow's modules on every start (notebook 07's setup alone took 10 s more).
+    sync = next(line for line in (ROOT / "Makefile").read_text().splitlines()
+                if line.startswith("SYNC :="))  # fmt: skip
+    assert "--compile-bytecode" in sync
+
+
 def test_binder_uses_cpu_tensorflow_and_installs_package_without_deps():
     assert "tensorflow-cpu" in binder_pins()
     assert "tensorflow" not in binder_pins()

@@ -13,7 +13,7 @@ from medinterp.gradcam import (
     grad_cam,
     last_conv_layer,
 )
-from medinterp.sanity import cam_similarity, randomize_weights
+from medinterp.sanity import cam_similarity, randomize_weights, randomized_in_place
 
 
 def _conv_stack(x, prefix=""):
@@ -270,6 +270,26 @@ def test_randomize_weights_cascades_and_leaves_model_alone(functional, images):
     np.testing.assert_array_equal(again.get_weights()[-2], randomized.get_weights()[-2])
     with pytest.raises(ValueError, match="Valid layer names"):
         randomize_weights(functional, "nope")
+
+
+def test_randomized_in_place_gives_the_copys_weights_then_restores_them(functional, images):
+    trained = [w.copy() for w in functional.get_weights()]
+    copy = randomize_weights(functional, "conv_b", random_state=3)
+    with randomized_in_place(functional, "conv_b", random_state=3) as randomized:
+        assert randomized is functional
+        for a, b in zip(functional.get_weights(), copy.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(functional(images), copy(images), rtol=1e-6)
+    for a, b in zip(functional.get_weights(), trained, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(RuntimeError, match="inside"):
+        with randomized_in_place(functional, "conv_b"):
+            raise RuntimeError("an error inside the block")
+    for a, b in zip(functional.get_weights(), trained, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="Valid layer names"):
+        with randomized_in_place(functional, "nope"):
+            pass
 
 
 def test_cam_similarity():
