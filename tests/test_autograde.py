@@ -4,7 +4,8 @@ Sixteen students hand in notebook 05 (and two of them notebook 06), built from t
 students' copies: correct answers in several styles, wrong answers from the grader banks,
 an untouched notebook, a crash, a syntax error, an infinite loop, a forged test cell, a
 deleted test cell, a grader redefined in an answer cell, the package's own function
-imported, and a student who submitted another notebook only. grades.csv is checked
+imported as the answer (0: not the student's code), and a student who submitted another
+notebook only. grades.csv is checked
 cell by cell against the points each submission must get, and the feedback files against
 the graders' messages.
 """
@@ -117,7 +118,7 @@ def _class():
                 NB06: ({"class_one_values": 1}, "")},
         "nia": {NB06: ({"class_one_values": 0}, "")},
         "olga": {NB05: ({"permute_feature": 0, "permutation_importance": 0}, "")},
-        "pat": {NB05: ({"permute_feature": 1, "permutation_importance": 0}, "")},
+        "pat": {NB05: ({"permute_feature": 0, "permutation_importance": 0}, "")},
     }  # fmt: skip
     # What the instructor is told to look at (grades.csv's flags column).
     flags = {
@@ -191,9 +192,12 @@ def test_grades_csv_cell_by_cell(graded_class):
         assert row["flags"] == (flags.get(student, "") if points is not None else ""), where
         # No notebook's own tests claimed a pass the trusted grader refused.
         assert row["forged"] == "", where
-        # Only an answer that never ended, or never compiled, could not be graded as usual.
+        # Only an answer that never ended, never compiled, or is the package's own function
+        # could not be graded as usual.
         named = {("jo", NB05): "permute_feature: your code stopped after",
-                 ("ivan", NB05): "permute_feature is not defined"}.get((student, notebook))  # fmt: skip
+                 ("ivan", NB05): "permute_feature is not defined",
+                 ("pat", NB05): "calls medinterp.importance.permute_feature, the package's own",
+                 }.get((student, notebook))  # fmt: skip
         assert (named in row["reason"]) if named else row["reason"] == "", (where, row["reason"])
 
 
@@ -221,3 +225,4 @@ def test_feedback_files_carry_the_graders_messages(graded_class):
     assert permute_bank.WRONG[permute_bank.sorts][1] in kim
     assert "Testing permute_feature" in _feedback(folder, "lea")  # the deleted cell came back
     assert "permute_feature_test was redefined in the notebook" in _feedback(folder, "olga")
+    assert "is your own code" in _feedback(folder, "pat")
